@@ -1,0 +1,1 @@
+"""The GatewayForge API: its response models and the HTTP client that calls it."""
