@@ -1,0 +1,12 @@
+"""Pure domain rules of forge-tasks: no I/O beyond loading the data files in config/.
+
+- ``catalogue``: the region catalogue and the rule for when two regions may be in
+  one city.
+- ``pairs``: the runbook's default primary/standby pairs.
+- ``pricing``: monthly instance prices and the cost estimate of a batch.
+- ``feeds``: one adapter per status-feed form, mapped to one incident model.
+- ``placement``: the provider selection rules, replacement regions, the next-best
+  provider and the plan of one pair.
+- ``preflight``: the runbook's pre-provision checklist for a whole batch.
+- ``outcomes``: the provisioning state model.
+"""
