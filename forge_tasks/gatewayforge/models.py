@@ -146,6 +146,13 @@ class AccountConfig(_Model):
     config: dict[str, Any]
 
 
+class ConfigPushRequest(_Model):
+    """Body of the config push; ``config`` is the AccountConfig's ``config``."""
+
+    account_id: str = Field(alias="accountId", min_length=1, max_length=128)
+    config: dict[str, Any]
+
+
 class ConfigPushResponse(_Model):
     instance_id: str = Field(alias="instanceId")
     accepted: bool
