@@ -23,7 +23,8 @@ from forge_tasks.gatewayforge.models import (
     ProvisionRequest,
     ProvisionResponse,
 )
-from forge_tasks.sandbox.simulator import ApiError, Simulator
+from forge_tasks.sandbox.instances import ApiError
+from forge_tasks.sandbox.simulator import Simulator
 
 
 def get_simulator(request: Request) -> Simulator:

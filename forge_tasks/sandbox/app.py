@@ -19,9 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from forge_tasks.sandbox import api, inspection
+from forge_tasks.sandbox.instances import ApiError
 from forge_tasks.sandbox.journal import Journal
 from forge_tasks.sandbox.scenario import HttpError
-from forge_tasks.sandbox.simulator import ApiError, Simulator
+from forge_tasks.sandbox.simulator import Simulator
 
 logger = logging.getLogger(__name__)
 

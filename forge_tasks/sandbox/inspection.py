@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from forge_tasks.errors import ConfigurationError
 from forge_tasks.gatewayforge.models import Provider
 from forge_tasks.sandbox.api import get_simulator, status_base_url
+from forge_tasks.sandbox.instances import ApiError
 from forge_tasks.sandbox.journal import Journal
 from forge_tasks.sandbox.scenario import ScenarioError, parse_scenario
-from forge_tasks.sandbox.simulator import ApiError, Simulator
+from forge_tasks.sandbox.simulator import Simulator
 
 logger = logging.getLogger(__name__)
 

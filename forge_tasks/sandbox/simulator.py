@@ -8,13 +8,11 @@ unit tests move time forward without sleeping.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,7 +40,17 @@ from forge_tasks.sandbox.faults import (
     plan_provision,
 )
 from forge_tasks.sandbox.feeds import FeedContext, build_document, build_feed
-from forge_tasks.sandbox.scenario import HttpError, ProviderStats, Scenario
+from forge_tasks.sandbox.instances import (
+    ApiError,
+    Instance,
+    describe,
+    fingerprint,
+    pair_status,
+    placement_of,
+    provision_response,
+)
+from forge_tasks.sandbox.providers import figures_of
+from forge_tasks.sandbox.scenario import HttpError, Scenario
 from forge_tasks.sandbox.timeline import Snapshot, Timeline, snapshot_at
 
 logger = logging.getLogger(__name__)
@@ -50,57 +58,9 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 WallClock = Callable[[], datetime]
 
-DEFAULT_PROVIDER_STATS = {
-    Provider.HETZNER: ProviderStats(
-        health_score=92, provision_success_rate_7d=99.2, avg_provision_time_s=330
-    ),
-    Provider.VULTR: ProviderStats(
-        health_score=88, provision_success_rate_7d=98.5, avg_provision_time_s=300
-    ),
-    Provider.DIGITALOCEAN: ProviderStats(
-        health_score=90, provision_success_rate_7d=99.0, avg_provision_time_s=280
-    ),
-    Provider.CONTABO: ProviderStats(
-        health_score=80, provision_success_rate_7d=96.0, avg_provision_time_s=420
-    ),
-}
-DEFAULT_QUOTA_LIMIT = 1000
-DEFAULT_QUOTA_USED = 100
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class ApiError(Exception):
-    """Raised when a request cannot be served; carries the HTTP status and error code."""
-
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Instance:
-    """One simulated instance and the request that created it."""
-
-    provision_request_id: str
-    instance_id: str
-    account_id: str
-    role: Role
-    provider: Provider
-    region: str
-    pair_instance_id: str | None
-    idempotency_key: str
-    request_fingerprint: str
-    created_at: datetime
-    timeline: Timeline
-    health_score: int
-    applied_faults: tuple[str, ...]
-    pushed_config_digest: str | None = None
-    config_matches_account: bool | None = None
 
 
 class Simulator:
@@ -208,31 +168,19 @@ class Simulator:
             return build_document(provider, self._scenario, context)
 
     def quota_used(self, provider: Provider) -> int:
+        """Return the scenario's quota_used plus the instances created since start."""
         with self._lock:
-            stats = self._stats(provider)
-            base = DEFAULT_QUOTA_USED if stats.quota_used is None else stats.quota_used
+            base = figures_of(self._scenario, provider).quota_used
             return base + self._created_per_provider[provider]
 
-    def quota_limit(self, provider: Provider) -> int:
-        with self._lock:
-            limit = self._stats(provider).quota_limit
-            return DEFAULT_QUOTA_LIMIT if limit is None else limit
-
-    def _stats(self, provider: Provider) -> ProviderStats:
-        defaults = DEFAULT_PROVIDER_STATS[provider]
-        override = self._scenario.providers.get(provider)
-        if override is None:
-            return defaults
-        return defaults.model_copy(update=override.model_dump(exclude_none=True))
-
     def _health_of(self, provider: Provider, context: FeedContext) -> ProviderHealth:
-        stats = self._stats(provider)
+        figures = figures_of(self._scenario, provider)
         return ProviderHealth(
             provider=provider,
-            health_score=stats.health_score or 0,
-            provision_success_rate_7d=stats.provision_success_rate_7d or 0.0,
-            avg_provision_time_s=stats.avg_provision_time_s or 0.0,
-            quota_limit=self.quota_limit(provider),
+            health_score=figures.health_score,
+            provision_success_rate_7d=figures.provision_success_rate_7d,
+            avg_provision_time_s=figures.avg_provision_time_s,
+            quota_limit=figures.quota_limit,
             quota_used=self.quota_used(provider),
             status_feed=build_feed(provider, self._scenario, context),
         )
@@ -262,35 +210,37 @@ class Simulator:
                 "missing Idempotency-Key header: send a unique key per provision "
                 "and reuse it when retrying",
             )  # fmt: skip
-        fingerprint = _fingerprint(request)
+        request_fingerprint = fingerprint(request)
         with self._lock:
             existing = self._by_key.get(idempotency_key)
             if existing is not None:
-                return self._replay(existing, idempotency_key, fingerprint), True
-            instance = self._create(request, idempotency_key, fingerprint)
+                return self._replay(
+                    existing, idempotency_key, request_fingerprint
+                ), True
+            instance = self._create(request, idempotency_key, request_fingerprint)
         logger.info(
             "account %s: created %s instance %s in %s/%s (request %s, %s)",
             instance.account_id, instance.role.value, instance.instance_id,
             instance.provider.value, instance.region, instance.provision_request_id,
             ", ".join(instance.applied_faults) or "no faults",
         )  # fmt: skip
-        return self._provision_response(instance), False
+        return provision_response(instance), False
 
     def _replay(
-        self, instance: Instance, idempotency_key: str, fingerprint: str
+        self, instance: Instance, idempotency_key: str, request_fingerprint: str
     ) -> ProvisionResponse:
-        if instance.request_fingerprint != fingerprint:
+        if instance.request_fingerprint != request_fingerprint:
             raise ApiError(
                 409, "idempotency_key_reused",
                 f"Idempotency-Key {idempotency_key!r} was already used with a "
                 "different request body: use a new key for a different request",
             )  # fmt: skip
-        return self._provision_response(instance)
+        return provision_response(instance)
 
     def _create(
-        self, request: ProvisionRequest, idempotency_key: str, fingerprint: str
+        self, request: ProvisionRequest, idempotency_key: str, request_fingerprint: str
     ) -> Instance:
-        provider, region = _placement_of(request)
+        provider, region = placement_of(request)
         self._check_region(provider, region)
         self._check_pair(request)
         self._check_quota(provider)
@@ -308,7 +258,7 @@ class Simulator:
             region=region,
             pair_instance_id=request.pair_instance_id,
             idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint,
+            request_fingerprint=request_fingerprint,
             created_at=self._wall_clock(),
             timeline=Timeline(self.now_s(), plan.duration_s, plan.failure),
             health_score=plan.health_score,
@@ -354,25 +304,13 @@ class Simulator:
 
     def _check_quota(self, provider: Provider) -> None:
         used = self.quota_used(provider)
-        limit = self.quota_limit(provider)
+        limit = figures_of(self._scenario, provider).quota_limit
         if used + 1 > limit:
             raise ApiError(
                 409, "quota_exceeded",
                 f"{provider.value} quota exhausted: {used} of {limit} instances in "
                 "use; choose another provider or wait for quota",
             )  # fmt: skip
-
-    def _provision_response(self, instance: Instance) -> ProvisionResponse:
-        return ProvisionResponse(
-            provision_request_id=instance.provision_request_id,
-            instance_id=instance.instance_id,
-            account_id=instance.account_id,
-            role=instance.role,
-            provider=instance.provider,
-            region=instance.region,
-            status=PairState.CREATING,
-            created_at=instance.created_at,
-        )
 
     # Status and health -----------------------------------------------------------
 
@@ -386,19 +324,8 @@ class Simulator:
                     f"{account_id!r}",
                 )  # fmt: skip
             snapshot = self._snapshot(instance)
-            return PairStatus(
-                provision_request_id=instance.provision_request_id,
-                account_id=instance.account_id,
-                instance_id=instance.instance_id,
-                role=instance.role,
-                provider=instance.provider,
-                region=instance.region,
-                status=snapshot.status,
-                awaiting_config=snapshot.awaiting_config,
-                pair_instance_id=instance.pair_instance_id,
-                failure=snapshot.failure,
-                updated_at=self._wall_time_of(snapshot.since_s),
-            )
+            updated_at = self._wall_time_of(snapshot.since_s)
+            return pair_status(instance, snapshot, updated_at)
 
     def instance_health(self, instance_id: str, live: bool) -> InstanceHealth:
         """Return the drawn score once ACTIVE; 0 before that and after a failure."""
@@ -494,39 +421,6 @@ class Simulator:
             return [self._describe(instance) for instance in self._instances.values()]
 
     def _describe(self, instance: Instance) -> dict[str, Any]:
-        snapshot = self._snapshot(instance)
         pushed_at = instance.timeline.config_pushed_at_s
-        return {
-            "instance_id": instance.instance_id,
-            "provision_request_id": instance.provision_request_id,
-            "account_id": instance.account_id,
-            "role": instance.role.value,
-            "provider": instance.provider.value,
-            "region": instance.region,
-            "pair_instance_id": instance.pair_instance_id,
-            "idempotency_key": instance.idempotency_key,
-            "status": snapshot.status.value,
-            "awaiting_config": snapshot.awaiting_config,
-            "failure": snapshot.failure.model_dump(mode="json")
-            if snapshot.failure
-            else None,
-            "created_at": instance.created_at.isoformat(),
-            "duration_s": round(instance.timeline.duration_s, 3),
-            "config_pushed_at": None
-            if pushed_at is None
-            else self._wall_time_of(pushed_at).isoformat(),
-            "config_matches_account": instance.config_matches_account,
-            "health_score": instance.health_score,
-            "applied_faults": list(instance.applied_faults),
-        }
-
-
-def _placement_of(request: ProvisionRequest) -> tuple[Provider, str]:
-    if request.role is Role.PRIMARY:
-        return request.primary_provider, request.primary_region
-    return request.standby_provider, request.standby_region
-
-
-def _fingerprint(request: ProvisionRequest) -> str:
-    body = request.model_dump(mode="json", by_alias=True)
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+        pushed_wall = None if pushed_at is None else self._wall_time_of(pushed_at)
+        return describe(instance, self._snapshot(instance), pushed_wall)
