@@ -209,6 +209,8 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif part == "[key]":
+            path += " (the key)"
         elif path.endswith("]") and part in _FAULT_KINDS:
             path += f"({part})"
         else:
