@@ -5,8 +5,11 @@
 - ``pairs``: the runbook's default primary/standby pairs.
 - ``pricing``: monthly instance prices and the cost estimate of a batch.
 - ``feeds``: one adapter per status-feed form, mapped to one incident model.
-- ``placement``: the provider selection rules, replacement regions, the next-best
-  provider and the plan of one pair.
+- ``rules``: the provider selection rules (thresholds, incidents, standby city).
+- ``placement``: replacement regions, the next-best provider and the plan of one
+  pair.
 - ``preflight``: the runbook's pre-provision checklist for a whole batch.
 - ``outcomes``: the provisioning state model.
+- ``batch_file``: parsing and validating a batch CSV file.
+- ``report``: the batch report.
 """

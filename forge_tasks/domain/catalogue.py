@@ -27,7 +27,7 @@ REGIONS_FILE_NAME = "regions.json"
 
 
 def config_dir() -> Path:
-    """Return the config/ folder: ``$FORGE_CONFIG_DIR``, else the one next to the package."""
+    """Return ``$FORGE_CONFIG_DIR``, or else the config/ folder next to the package."""
     override = os.environ.get(CONFIG_DIR_ENV_VAR)
     if override:
         return Path(override)
@@ -35,7 +35,7 @@ def config_dir() -> Path:
 
 
 def read_json_config(path: Path) -> Any:
-    """Parse one JSON data file, raising ConfigurationError when it is missing or invalid.
+    """Parse one JSON data file; raise ConfigurationError if it is missing or invalid.
 
     Numbers with a fraction are parsed as ``Decimal``, so that prices keep their cents.
     """

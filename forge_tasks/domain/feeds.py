@@ -63,7 +63,7 @@ class Incident:
 
 @dataclass(frozen=True)
 class FeedReading:
-    """The incidents in one provider's status feed, or the reason it could not be read."""
+    """The incidents in one provider's status feed, or why it could not be read."""
 
     provider: Provider
     readable: bool

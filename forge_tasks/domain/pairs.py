@@ -47,7 +47,7 @@ class _PairEntry(BaseModel):
 
 
 def load_pairs(catalogue: Catalogue, path: Path | None = None) -> dict[str, PairConfig]:
-    """Load the default pairs by name, in file order, and validate each against the catalogue.
+    """Load the default pairs by name, in file order, and validate each one.
 
     Raises ConfigurationError when a pair names an unknown region, is listed twice,
     or puts primary and standby on one provider or possibly in one city.

@@ -62,11 +62,11 @@ def order_candidates(
     *,
     away_from_continent: str | None = None,
 ) -> list[Region]:
-    """Sort regions: same country as the reference, then same continent, then
-    elsewhere, each group in catalogue order.
+    """Sort regions by nearness to the reference, each group in catalogue order.
 
-    With ``away_from_continent``, regions on another continent come before all
-    regions on that continent.
+    Regions in the reference's country come first, then those on its continent,
+    then the rest. With ``away_from_continent``, every region off that continent
+    comes before every region on it.
     """
 
     def sort_key(region: Region) -> tuple[bool, int, int]:
@@ -121,7 +121,7 @@ def choose_next_best_provider(
     primary: Region | None = None,
     exclude_providers: frozenset[Provider] = frozenset(),
 ) -> PlacementDecision:
-    """Choose a region of the next-best provider; use only on a confirmed provider incident.
+    """Choose a region of the next-best provider, after a confirmed provider incident.
 
     Among other providers that meet the provider rules, the best has the highest
     health score, then the highest success rate, then the shortest average

@@ -49,8 +49,11 @@ def estimate_monthly_cost_eur(
 
 
 def load_prices(path: Path | None = None) -> PriceTable:
-    """Load ``config/prices.json``, raising ConfigurationError unless every tier and
-    provider has a non-negative price in EUR."""
+    """Load the price table, by default ``config/prices.json``.
+
+    Raises ConfigurationError unless every tier and provider has a non-negative
+    price in EUR.
+    """
     path = path or config_dir() / PRICES_FILE_NAME
     document = read_json_config(path)
     if not isinstance(document, dict):

@@ -92,7 +92,7 @@ class Conditions:
 
 
 def provider_health_rejections(provider: Provider, conditions: Conditions) -> list[str]:
-    """Return the reasons the provider's health figures fail the runbook's thresholds."""
+    """Return the reasons the provider's health figures fail the thresholds."""
     state = conditions.get(provider)
     if state is None:
         return [f"{provider} is missing from the provider health response"]

@@ -1,4 +1,4 @@
-"""Shared fixtures of the domain tests: the real config/ data and a conditions builder."""
+"""Fixtures of the domain tests: the real config/ data and a conditions builder."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def build_conditions(
     unreadable: Iterable[Provider] = (),
     missing: Iterable[Provider] = (),
 ) -> Conditions:
-    """Build conditions where every provider is healthy unless an argument says otherwise.
+    """Build conditions where each provider is healthy unless an argument overrides it.
 
     ``figures`` overrides health figures or quota per provider, such as
     ``{Provider.HETZNER: {"health_score": 74}}``.

@@ -1,4 +1,4 @@
-"""Property tests: no placement puts primary and standby on one provider or in one city."""
+"""Property tests: no placement puts primary and standby on one provider or city."""
 
 from __future__ import annotations
 
