@@ -103,7 +103,7 @@ def pair_status(
 def account_config(
     request: Request, account_id: str, simulator: SimulatorDep
 ) -> AccountConfig:
-    """The account's OpenClaw config; it contains a secret and is never logged."""
+    """Return the account's OpenClaw config; it contains a secret, so never log it."""
     _log(request, account_id=account_id)
     return simulator.account_config(account_id)
 

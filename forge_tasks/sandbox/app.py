@@ -1,9 +1,9 @@
 """The FastAPI application: routes, error bodies, the request log and injected errors.
 
 Every error body has the form ``{"error": {"code": ..., "message": ...}}``.
-Every request under /v1 passes through one middleware, which may answer it
-with an http_error fault of the scenario (before or after the handler runs)
-and then appends it to the request log.
+Every request under /v1 passes through one middleware. It may replace the
+response with an http_error fault of the scenario (before or after the handler
+runs), and then it appends the request to the request log.
 """
 
 from __future__ import annotations
@@ -66,6 +66,10 @@ def error_response(
 
 
 async def _api_error_response(request: Request, exc: ApiError) -> JSONResponse:
+    logger.info(
+        "%s %s rejected with %s %s: %s",
+        request.method, request.url.path, exc.status_code, exc.code, exc.message,
+    )  # fmt: skip
     return error_response(exc.status_code, exc.code, exc.message)
 
 
@@ -141,5 +145,5 @@ def _injected_response(injected: tuple[int, HttpError], time_scale: float) -> Re
         response.headers["Retry-After"] = str(
             math.ceil(fault.retry_after_s / time_scale)
         )
-    logger.debug("answered with an injected %s from faults[%s]", fault.status, index)
+    logger.debug("responded with a simulated %s from faults[%s]", fault.status, index)
     return response

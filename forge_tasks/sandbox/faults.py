@@ -42,7 +42,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Plan:
-    """What the sandbox decided for one new instance."""
+    """The sandbox's decisions for one new instance."""
 
     duration_s: float
     health_score: int

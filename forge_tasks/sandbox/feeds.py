@@ -2,7 +2,7 @@
 
 DigitalOcean, Hetzner and Contabo publish an Atlassian Statuspage v2
 ``summary.json``; Vultr publishes its own ``status.json``. The documents use the
-real field names (tests/fixtures/status-feeds/ holds captured samples).
+real field names, and tests/fixtures/status-feeds/ contains captured samples.
 Statuspage has no region field, so a region is a component whose name comes
 from config/status-components.json. Hetzner's real status page is an Atom
 feed with no structured region; the sandbox publishes Statuspage v2 for
@@ -58,7 +58,7 @@ def load_status_components(path: Path | None = None) -> dict[Provider, dict[str,
 
 @dataclass(frozen=True)
 class FeedContext:
-    """What a feed document needs besides the scenario."""
+    """Inputs of a feed document other than the scenario."""
 
     catalogue: Catalogue
     components: dict[Provider, dict[str, str]]

@@ -19,7 +19,7 @@ from forge_tasks.sandbox.timeline import Snapshot, Timeline
 
 
 class ApiError(Exception):
-    """Raised when a request cannot be served; carries the HTTP status and error code."""
+    """Raised when a request cannot be served; carries the HTTP status and code."""
 
     def __init__(self, status_code: int, code: str, message: str) -> None:
         super().__init__(message)

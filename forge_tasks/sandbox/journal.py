@@ -1,4 +1,4 @@
-"""What the sandbox received: the /v1 request log, COMPANION webhooks, Commander notes.
+"""Records of received requests: /v1 calls, COMPANION webhooks, Commander notes.
 
 Tests and operators read these through the /sandbox inspection endpoints to
 check what a run actually sent, in order.

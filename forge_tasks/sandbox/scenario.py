@@ -1,6 +1,6 @@
 """The scenario file: provider statistics and the faults the sandbox injects.
 
-A scenario is a JSON object; ``config/scenarios/`` holds examples and
+A scenario is a JSON object. ``config/scenarios/`` contains examples, and
 docs/sandbox.md describes every field. Loading checks the file against the
 models below and against the region catalogue, and a bad file raises
 ScenarioError with one line per bad field, naming the field and the fix.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -21,6 +21,7 @@ from forge_tasks.errors import ConfigurationError
 from forge_tasks.gatewayforge.models import BootstrapCause, Provider, Role
 
 DEFAULT_PROVISION_TIME_S = (240.0, 480.0)
+FaultT = TypeVar("FaultT")
 
 
 class ScenarioError(ConfigurationError):
@@ -32,7 +33,10 @@ class _Strict(BaseModel):
 
 
 class ProviderStats(_Strict):
-    """Overrides of one provider's ``gf_provider_health`` figures; unset keeps the default."""
+    """Overrides of one provider's ``gf_provider_health`` figures.
+
+    An unset field keeps the default of forge_tasks.sandbox.providers.
+    """
 
     health_score: int | None = Field(default=None, ge=0, le=100)
     provision_success_rate_7d: float | None = Field(default=None, ge=0, le=100)
@@ -42,7 +46,7 @@ class ProviderStats(_Strict):
 
 
 class ProvisionMatch(_Strict):
-    """Which provisions a provision-level fault applies to; unset fields match all."""
+    """Match criteria of a provision-level fault; an unset field matches all."""
 
     provider: Provider | None = None
     region: str | None = None
@@ -145,7 +149,7 @@ class Scenario(_Strict):
             )
         return self
 
-    def faults_of(self, kind: type[Any]) -> list[Any]:
+    def faults_of(self, kind: type[FaultT]) -> list[FaultT]:
         return [fault for fault in self.faults if isinstance(fault, kind)]
 
 

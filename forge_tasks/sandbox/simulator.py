@@ -357,7 +357,10 @@ class Simulator:
     def push_config(
         self, instance_id: str, account_id: str, config: dict[str, Any]
     ) -> ConfigPushResponse:
-        """Accept the config while the instance awaits it; a same-config resend is a no-op."""
+        """Accept the config while the instance awaits it.
+
+        A resend of the accepted config is accepted again and changes nothing.
+        """
         digest = config_digest(config)
         with self._lock:
             instance = self._get_instance(instance_id)

@@ -1,10 +1,10 @@
 """Atlassian Statuspage v2 ``summary.json`` documents for the simulated providers.
 
-Field names and vocabularies follow real pages: component ``status`` is one of
-operational, degraded_performance, partial_outage, major_outage or
-under_maintenance; incident ``impact`` is none, minor, major or critical, and
-maintenances use ``maintenance``; the page ``status.indicator`` is none, minor,
-major, critical or maintenance.
+Field names and vocabularies follow real pages. A component ``status`` is one
+of operational, degraded_performance, partial_outage, major_outage or
+under_maintenance. An incident ``impact`` is one of none, minor, major or
+critical, and maintenances use ``maintenance``. The page ``status.indicator``
+is one of none, minor, major, critical or maintenance.
 """
 
 from __future__ import annotations

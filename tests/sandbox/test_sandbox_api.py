@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sandbox_helpers import API_KEY, COMPANION_SECRET, FakeClock, auth, provision_body
 
 from forge_tasks.sandbox.accounts import SECRET_PREFIX
+from forge_tasks.sandbox.server import create_app
 
 
 def provision(client: TestClient, key: str = "key-1", **kwargs: Any) -> Any:
@@ -410,8 +411,6 @@ def test_lost_response_still_creates_instance(client: TestClient) -> None:
 
 
 def test_http_error_rate_is_seeded(clock: FakeClock) -> None:
-    from forge_tasks.sandbox.server import create_app
-
     scenario = {"faults": [{"kind": "http_error", "status": 503, "rate": 0.5}]}
 
     def status_codes() -> list[int]:

@@ -9,6 +9,7 @@ import pytest
 from sandbox_helpers import FakeClock, provision_body
 
 from forge_tasks.gatewayforge.models import (
+    AuditEventIn,
     BootstrapCause,
     FailureKind,
     PairState,
@@ -16,6 +17,7 @@ from forge_tasks.gatewayforge.models import (
     Role,
 )
 from forge_tasks.sandbox.instances import ApiError
+from forge_tasks.sandbox.scenario import parse_scenario
 from forge_tasks.sandbox.simulator import Simulator
 from forge_tasks.sandbox.timeline import BOOTSTRAP_CAUSE_REASONS
 
@@ -457,8 +459,6 @@ def test_scenario_overrides_provider_figures(make_simulator) -> None:
 def test_replaced_scenario_applies_to_new_provisions(
     make_simulator, catalogue, clock: FakeClock
 ) -> None:
-    from forge_tasks.sandbox.scenario import parse_scenario
-
     simulator = make_simulator(FIXED_DURATION)
     before, _ = create(simulator, "key-1")
     simulator.replace_scenario(
@@ -474,8 +474,6 @@ def test_replaced_scenario_applies_to_new_provisions(
 
 
 def test_audit_event_resend_stores_nothing(make_simulator) -> None:
-    from forge_tasks.gatewayforge.models import AuditEventIn
-
     simulator = make_simulator()
     event = AuditEventIn(event_id="evt-1", action="provision_primary")
 
