@@ -45,8 +45,14 @@ class InvalidTransitionError(StoreError):
 class GatewayForgeError(ForgeError):
     """Raised when a GatewayForge call fails; carries the method and URL, never a secret."""
 
-    def __init__(self, message: str, *, method: str = "", url: str = "",
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        status_code: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
@@ -56,9 +62,15 @@ class GatewayForgeError(ForgeError):
 class TransientGatewayForgeError(GatewayForgeError):
     """Raised on a 5xx, a 429, a timeout or a connection error: the call may succeed later."""
 
-    def __init__(self, message: str, *, method: str = "", url: str = "",
-                 status_code: int | None = None,
-                 retry_after_s: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        status_code: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message, method=method, url=url, status_code=status_code)
         self.retry_after_s = retry_after_s
 

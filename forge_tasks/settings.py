@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(default=5, ge=1)
     batch_failure_threshold_percent: float = Field(default=20.0, ge=0, le=100)
 
+    # Broker: seconds before Redis re-delivers an unacknowledged message; 0 keeps
+    # the default (see celery_app.DEFAULT_VISIBILITY_TIMEOUT_S).
+    visibility_timeout_s: int = Field(default=0, ge=0)
+
     # Set by `forge-tasks demo` only: allows the placeholder secrets above.
     embedded_demo: bool = False
 
@@ -59,13 +63,15 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.state_dir / 'store.db').resolve()}"
+        return (
+            self.database_url or f"sqlite:///{(self.state_dir / 'store.db').resolve()}"
+        )
 
     @property
     def resolved_broker_url(self) -> str:
         if self.broker_url:
             return self.broker_url
-        return f"sqla+sqlite:///{(self.state_dir / 'broker.db').resolve()}"
+        return f"forge-sqla+sqlite:///{(self.state_dir / 'broker.db').resolve()}"
 
     @property
     def resolved_result_backend(self) -> str:

@@ -1,0 +1,71 @@
+"""The Celery application, configured from settings.
+
+Workers acknowledge a message only after its task ran (``acks_late``), and a
+message whose worker died is delivered again (``reject_on_worker_lost``), so a
+SIGKILL never loses a step; every task is written to be safe to run twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from forge_tasks import embedded_broker
+from forge_tasks.settings import Settings, get_settings
+
+TASK_MODULES = [
+    "forge_tasks.tasks.accounts",
+    "forge_tasks.tasks.provisioning",
+    "forge_tasks.tasks.notifications",
+    "forge_tasks.tasks.batches",
+    "forge_tasks.tasks.commander",
+]
+
+# Redis re-delivers an unacknowledged message after this long. It must exceed
+# the longest countdown a task schedules (the 60 s poll interval at time scale
+# 1), because Redis counts a countdown task as unacknowledged while it waits.
+DEFAULT_VISIBILITY_TIMEOUT_S = 3600
+
+
+def build_config(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "broker_url": settings.resolved_broker_url,
+        "result_backend": settings.resolved_result_backend,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": "forge",
+        "result_expires": 7 * 24 * 3600,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout_s
+            or DEFAULT_VISIBILITY_TIMEOUT_S,
+        },
+    }
+    if settings.is_embedded:
+        # The SQLAlchemy transport hands every transport option to create_engine,
+        # which rejects unknown ones; Redis's visibility timeout does not apply.
+        config["broker_transport_options"] = {}
+        config["result_backend_always_retry"] = True
+    return config
+
+
+embedded_broker.register()
+app = Celery("forge_tasks", include=TASK_MODULES)
+app.conf.update(build_config(get_settings()))
+
+
+@worker_process_init.connect
+def _forget_inherited_connections(**_: Any) -> None:
+    """Drop the engine and HTTP session a forked child inherited from its parent."""
+    from forge_tasks.gatewayforge.client import reset_client
+    from forge_tasks.store.engine import reset_engine
+
+    reset_engine()
+    reset_client()

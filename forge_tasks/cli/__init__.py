@@ -1,0 +1,50 @@
+"""The ``forge-tasks`` command.
+
+Each subcommand lives in a module of this package; ``main`` parses the
+arguments, configures logging, and turns any ``ForgeError`` into
+``TypeName: message`` on stderr with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from forge_tasks.errors import ForgeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from forge_tasks.cli import accounts, batch, demo, services
+
+    parser = argparse.ArgumentParser(
+        prog="forge-tasks",
+        description="Provision primary/standby VPS pairs through GatewayForge.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at DEBUG level"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    batch.register(commands)
+    accounts.register(commands)
+    services.register(commands)
+    demo.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        result: int = args.handler(args)
+    except ForgeError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return result

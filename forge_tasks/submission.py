@@ -1,0 +1,199 @@
+"""Submitting a batch: validate, run the preflight checklist, store, enqueue.
+
+Nothing reaches the store or the broker unless the whole batch is valid and
+passes preflight. If enqueueing fails after the batch was stored, the stored
+batch is removed again, so a batch is either fully submitted or absent.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlmodel import delete
+
+from forge_tasks.canvas import batch_chord
+from forge_tasks.domain.batch_file import BatchRow
+from forge_tasks.domain.pairs import PairConfig, load_pairs
+from forge_tasks.domain.preflight import AccountRequest, evaluate_preflight
+from forge_tasks.domain.pricing import PriceTable, load_prices
+from forge_tasks.errors import ForgeError
+from forge_tasks.settings import get_settings
+from forge_tasks.store import batches as batch_store
+from forge_tasks.store.engine import session_scope
+from forge_tasks.store.tables import Account, Batch
+from forge_tasks.tasks.notifications import record_audit
+from forge_tasks.tasks.placing import fetch_conditions, reference_data
+
+logger = logging.getLogger(__name__)
+
+
+class PreflightRefusedError(ForgeError):
+    """Raised when a batch fails the pre-provision checklist; lists every reason."""
+
+    def __init__(self, batch_id: str, reasons: Sequence[str]) -> None:
+        self.batch_id = batch_id
+        self.reasons = list(reasons)
+        lines = "\n  ".join(self.reasons)
+        super().__init__(f"batch {batch_id} refused by preflight:\n  {lines}")
+
+
+@dataclass(frozen=True)
+class SubmittedBatch:
+    batch_id: str
+    size: int
+    estimated_cost_eur: Decimal
+    notes: list[str]
+
+
+@lru_cache(maxsize=1)
+def _pairs_and_prices() -> tuple[dict[str, PairConfig], PriceTable]:
+    return load_pairs(reference_data().catalogue), load_prices()
+
+
+def pair_names() -> list[str]:
+    return sorted(_pairs_and_prices()[0])
+
+
+def new_batch_id() -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"b-{stamp}-{secrets.token_hex(3)}"
+
+
+def submit_batch(
+    rows: Sequence[BatchRow],
+    *,
+    approved_count: int,
+    approved_cost_eur: Decimal,
+    concurrency: int | None = None,
+    source: str = "",
+    batch_id: str | None = None,
+) -> SubmittedBatch:
+    """Preflight, store and enqueue a validated batch; return its id and estimate.
+
+    Raises PreflightRefusedError with every reason when the checklist fails.
+    """
+    batch_id = batch_id or new_batch_id()
+    pairs, prices = _pairs_and_prices()
+    catalogue = reference_data().catalogue
+    requests = [AccountRequest(r.account_id, r.tier, r.pair) for r in rows]
+    conditions = fetch_conditions()
+    result = evaluate_preflight(
+        requests,
+        conditions,
+        catalogue,
+        pairs,
+        prices,
+        approved_count=approved_count,
+        approved_cost_eur=approved_cost_eur,
+    )
+    if not result.accepted:
+        with session_scope() as session:
+            record_audit(
+                session=session,
+                action="preflight_refused",
+                batch_id=batch_id,
+                account_id=None,
+                details={"reasons": result.reasons},
+            )
+        raise PreflightRefusedError(batch_id, result.reasons)
+
+    planned = []
+    notes: list[str] = []
+    for row in rows:
+        plan = result.plans[row.account_id]
+        assert plan.primary is not None and plan.standby is not None
+        planned.append(
+            batch_store.PlannedAccount(
+                account_id=row.account_id,
+                tier=row.tier.value,
+                pair_name=row.pair,
+                primary_provider=plan.primary.provider,
+                primary_region=plan.primary.id,
+                standby_provider=plan.standby.provider,
+                standby_region=plan.standby.id,
+            )
+        )
+        notes += [f"{row.account_id}: {note}" for note in plan.notes]
+
+    _store_batch(
+        batch_id,
+        planned,
+        notes,
+        approved_count=approved_count,
+        approved_cost_eur=approved_cost_eur,
+        estimated_cost_eur=result.estimated_cost_eur,
+        concurrency=concurrency or get_settings().batch_concurrency,
+        source=source,
+    )
+    _enqueue(batch_id, [row.account_id for row in rows])
+    logger.info("batch %s: submitted %d accounts", batch_id, len(rows))
+    return SubmittedBatch(batch_id, len(rows), result.estimated_cost_eur, notes)
+
+
+def _store_batch(
+    batch_id: str,
+    planned: list[batch_store.PlannedAccount],
+    notes: list[str],
+    *,
+    approved_count: int,
+    approved_cost_eur: Decimal,
+    estimated_cost_eur: Decimal,
+    concurrency: int,
+    source: str,
+) -> None:
+    with session_scope() as session:
+        batch_store.create_batch(
+            session=session,
+            batch_id=batch_id,
+            accounts=planned,
+            approved_count=approved_count,
+            approved_cost_eur=approved_cost_eur,
+            estimated_cost_eur=estimated_cost_eur,
+            concurrency=concurrency,
+            source=source,
+        )
+        record_audit(
+            session=session,
+            action="preflight_passed",
+            batch_id=batch_id,
+            account_id=None,
+            details={
+                "size": len(planned),
+                "approved_count": approved_count,
+                "approved_cost_eur": str(approved_cost_eur),
+                "estimated_cost_eur": str(estimated_cost_eur),
+                "moves": notes,
+            },
+        )
+        for account in planned:
+            record_audit(
+                session=session,
+                action="placement_planned",
+                batch_id=batch_id,
+                account_id=account.account_id,
+                details={
+                    "pair": account.pair_name,
+                    "primary": f"{account.primary_provider}/{account.primary_region}",
+                    "standby": f"{account.standby_provider}/{account.standby_region}",
+                    "moves": [
+                        n for n in notes if n.startswith(account.account_id + ":")
+                    ],
+                },
+            )
+
+
+def _enqueue(batch_id: str, account_ids: list[str]) -> None:
+    try:
+        batch_chord(batch_id, account_ids).apply_async()
+    except Exception:
+        logger.error("batch %s: enqueue failed; removing the stored batch", batch_id)
+        with session_scope() as session:
+            session.exec(delete(Account).where(Account.batch_id == batch_id))  # type: ignore[call-overload]
+            session.exec(delete(Batch).where(Batch.id == batch_id))  # type: ignore[call-overload]
+        raise
