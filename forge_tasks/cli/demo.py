@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from forge_tasks.errors import ForgeError
+from forge_tasks.runtime import reload_settings
 
 DEMO_TIME_SCALE = 240.0
 DEMO_ACCOUNTS = 20
@@ -76,7 +77,7 @@ def demo_command(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="forge-demo-") as folder:
         env = _demo_environment(Path(folder), args.time_scale)
         os.environ.update(env)
-        _reload_settings()
+        reload_settings()
         with _process(
             [
                 sys.executable,
@@ -123,18 +124,6 @@ def _demo_environment(folder: Path, time_scale: float) -> dict[str, str]:
         "FORGE_COMMANDER_URL": f"{base}/commander/notifications",
         "_PORT": port,
     }
-
-
-def _reload_settings() -> None:
-    from forge_tasks.celery_app import app, build_config
-    from forge_tasks.gatewayforge.client import reset_client
-    from forge_tasks.settings import get_settings
-    from forge_tasks.store.engine import reset_engine
-
-    get_settings.cache_clear()
-    app.conf.update(build_config(get_settings()))
-    reset_engine()
-    reset_client()
 
 
 def _free_port() -> int:
