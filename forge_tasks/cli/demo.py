@@ -115,6 +115,9 @@ def _demo_environment(folder: Path, time_scale: float) -> dict[str, str]:
     base = f"http://127.0.0.1:{port}"
     return {
         "FORGE_STATE_DIR": str(folder / "state"),
+        # Every run starts from a fresh store of its own, even when
+        # FORGE_BROKER_URL points the broker at a real Redis.
+        "FORGE_DATABASE_URL": f"sqlite:///{folder / 'state' / 'store.db'}",
         "FORGE_EMBEDDED_DEMO": "true",
         "FORGE_TIME_SCALE": str(time_scale),
         "FORGE_GATEWAYFORGE_URL": base,
