@@ -36,6 +36,7 @@ STATUSPAGE_INACTIVE_COMPONENT_STATUSES = frozenset(
     {"operational", "degraded_performance", "under_maintenance"}
 )
 STATUSPAGE_PROVIDER_INCIDENT_INDICATORS = frozenset({"major", "critical"})
+STATUSPAGE_IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 VULTR_INACTIVE_ALERT_STATUS = "resolved"
 
 IncidentScope = Literal["region", "provider", "unmapped"]
@@ -182,6 +183,8 @@ class _SpIncident(_Strict):
     id: str
     name: str
     status: str
+    # Empty when the page omits it, and then the item counts as severe.
+    impact: str = ""
     components: list[_SpComponent] = []
     incident_updates: list[_SpIncidentUpdate] = []
 
@@ -212,7 +215,10 @@ def _read_statuspage(
         return summary
 
     incidents: list[Incident] = []
-    if summary.status.indicator in STATUSPAGE_PROVIDER_INCIDENT_INDICATORS:
+    indicator = summary.status.indicator
+    if indicator in STATUSPAGE_PROVIDER_INCIDENT_INDICATORS and not (
+        _indicator_from_region_incidents(indicator, summary.incidents, components)
+    ):
         incidents.append(_page_indicator_incident(provider, summary.status))
     for component in summary.components:
         if component.status not in STATUSPAGE_INACTIVE_COMPONENT_STATUSES:
@@ -228,6 +234,33 @@ def _read_statuspage(
                 _item_incidents(provider, "maintenance", maintenance, components)
             )
     return FeedReading(provider=provider, readable=True, incidents=tuple(incidents))
+
+
+def _indicator_from_region_incidents(
+    indicator: str, items: list[_SpIncident], components: Mapping[str, str]
+) -> bool:
+    """Check whether every open incident as severe as the indicator is regional.
+
+    The Statuspage API documents the page indicator as a rollup of the whole
+    page (the "blended component status"), so one major incident in one region
+    makes the page ``major``, as the sandbox's pages do too. The indicator is a
+    provider incident only when an incident that severe covers every region or
+    no region of ours, or when no open incident explains it.
+    """
+    rank = STATUSPAGE_IMPACT_RANK[indicator]
+    every_region = set(components.values())
+    severe = [
+        item
+        for item in items
+        if item.status not in STATUSPAGE_INACTIVE_INCIDENT_STATUSES
+        and STATUSPAGE_IMPACT_RANK.get(item.impact, rank) >= rank
+    ]
+    region_sets = [
+        set(_mapped_regions(item.component_names(), components)) for item in severe
+    ]
+    return bool(region_sets) and all(
+        regions and regions < every_region for regions in region_sets
+    )
 
 
 def _page_indicator_incident(provider: Provider, status: _SpPageStatus) -> Incident:
