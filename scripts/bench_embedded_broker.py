@@ -12,10 +12,10 @@ The options, each used as both Celery broker and result backend:
   127.0.0.1 from inside the benchmark process, used as ``redis://``.
 
 For each option a runner process starts a worker (``celery worker`` as a
-subprocess, 2 slots) and measures 200 trivial tasks, a chain of 5 tasks, a
-chord of 20 chains of 3, a task that retries itself 5 times with a 0.2 s
-countdown, and whether a separate submitting process reaches the broker
-without the process that hosts it. Every wait has a timeout, each runner is
+subprocess, concurrency 2). It measures 200 trivial tasks, a chain of 5 tasks,
+a chord of 20 chains of 3, and a task that retries itself 5 times with a 0.2 s
+countdown. Then it checks whether a separate submitting process reaches the
+broker without the process that hosts it. Every wait has a timeout, each runner is
 killed after ``--option-timeout`` seconds, and each option works in its own
 temporary directory, removed at the end. Nothing listens beyond 127.0.0.1.
 
@@ -90,7 +90,8 @@ class Option:
     # None keeps the defaults: kombu polls virtual transports every 1.0 s and
     # Celery retries celery.chord_unlock every 1.0 s.
     polling_interval_s: float | None
-    # "transport-options" (broker_transport_options) or "class-attribute".
+    # Where polling_interval_s is set: "transport-options" puts it in
+    # broker_transport_options, "class-attribute" on kombu's transport class.
     polling_via: str
     chord_retry_interval_s: float | None
     # Interval of AsyncResult.get() between database reads. Celery's default is
@@ -264,7 +265,7 @@ class Runner:
 
     @contextmanager
     def measure(self, name: str) -> Iterator[dict[str, Any]]:
-        """Time the block and emit a record; an exception becomes ``error``."""
+        """Time the block and emit a record, with any exception as ``error``."""
         record: dict[str, Any] = {"measure": name, "ok": True}
         started = time.perf_counter()
         try:
@@ -339,7 +340,7 @@ class Runner:
         )
 
     def run_submitter(self, name: str, *, wait: bool) -> str | None:
-        """Run ``submit`` in a separate process; return the task id it printed."""
+        """Run ``submit`` in a separate process and return the task id it printed."""
         with self.measure(name) as record:
             command = [sys.executable, __file__, "submit"]
             if wait:
@@ -422,7 +423,7 @@ class Runner:
 
 
 def submit(wait: bool) -> int:
-    """Send one ``bench.noop(0)`` and print its task id; with ``wait``, its result."""
+    """Send one ``bench.noop(0)`` and print its task id (and result, with ``wait``)."""
     result = noop.delay(0)
     record: dict[str, Any] = {"task_id": result.id}
     if wait:
@@ -536,7 +537,7 @@ def _read_records(stream: IO[str], echo: IO[str]) -> Iterator[dict[str, Any]]:
 
 
 def _worker_log_tail(workdir: Path, lines: int = 15) -> list[str]:
-    """Return the last ERROR/WARNING/Traceback lines of every worker log."""
+    """Return the last lines of each worker log that contain ERROR, WARNING or Error."""
     tail: list[str] = []
     for log in sorted(workdir.glob("worker-*.log")):
         text = log.read_text(errors="replace").splitlines()
@@ -565,9 +566,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
 
     bench = commands.add_parser("bench", help="measure the options (the default)")
-    bench.add_argument("--pool", choices=("threads", "prefork"), default="threads")
     bench.add_argument(
-        "--option", action="append", choices=sorted(OPTIONS), help="repeatable"
+        "--pool",
+        choices=("threads", "prefork"),
+        default="threads",
+        help=f"worker pool, with concurrency {WORKER_CONCURRENCY}",
+    )
+    bench.add_argument(
+        "--option",
+        action="append",
+        choices=sorted(OPTIONS),
+        help="measure only this option; repeat to measure several (default: all)",
     )
     bench.add_argument("--json", type=Path, help="write all records to this file")
     bench.add_argument(
