@@ -48,10 +48,14 @@ def parse_batch_file(
     errors: list[str] = []
     rows: list[BatchRow] = []
     seen: dict[str, int] = {}
+    # The line of every non-blank row, valid or not, so that the count error can
+    # name the first row over the approved count even after blank lines.
+    row_lines: list[int] = []
     for cells in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
+        row_lines.append(line)
         row, error = _parse_row(cells, line, pair_names)
         if error:
             errors.append(error)
@@ -68,10 +72,10 @@ def parse_batch_file(
 
     if not rows and not errors:
         raise InputError("line 2: the file has a header but no accounts")
-    if len(rows) + len(errors) > approved_count:
+    if len(row_lines) > approved_count:
         errors.append(
-            f"line {_line_of_row(approved_count + 1, reader.line_num)}: the file has "
-            f"{len(rows) + len(errors)} accounts but --approved-count is "
+            f"line {row_lines[approved_count]}: the file has "
+            f"{len(row_lines)} accounts but --approved-count is "
             f"{approved_count}; remove rows or raise the approved count"
         )
     if errors:
@@ -119,10 +123,6 @@ def _parse_row(
         allowed = ", ".join(sorted(pair_names))
         return None, f"line {line}: unknown pair {pair!r}; use one of {allowed}"
     return BatchRow(account_id, Tier(tier), pair, line), None
-
-
-def _line_of_row(row_number: int, last_line: int) -> int:
-    return min(row_number + 1, last_line)
 
 
 def _join_errors(errors: list[str]) -> str:
