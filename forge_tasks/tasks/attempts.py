@@ -128,7 +128,11 @@ def _place(
         account = batch_store.get_account(session=session, **ref)
         tier = Tier(account.tier)
         primary = catalogue.get(account.primary_provider, account.primary_region)
+        standby_provider = Provider(account.standby_provider)
         failed_keys = _failed_region_keys(session, ref, role)
+    # A primary that switches provider must not land on the standby's provider,
+    # or the standby placed after it would break the different-provider rule.
+    avoid = frozenset({standby_provider}) if role == Role.PRIMARY else frozenset()
     placed = place_attempt(
         role=role,
         tier=tier,
@@ -137,6 +141,7 @@ def _place(
         conditions=conditions,
         after_failure=after_failure,
         failed_keys=failed_keys,
+        avoid_providers=avoid,
     )
     if placed.region is None:
         _no_placement(ref, role, pending, placed)

@@ -65,6 +65,7 @@ def place_attempt(
     conditions: Conditions,
     after_failure: bool,
     failed_keys: frozenset[str] = frozenset(),
+    avoid_providers: frozenset[Provider] = frozenset(),
 ) -> AttemptPlacement:
     """Choose the region of a new attempt.
 
@@ -73,6 +74,8 @@ def place_attempt(
     provider. A failed attempt or a region-level problem moves to a replacement
     region of the same provider. A provider below the health thresholds without
     an incident gets no placement: only the Commander may switch providers then.
+    A provider switch never picks one of ``avoid_providers``; for a primary, that
+    is the standby's planned provider, which the standby must not share.
     """
     catalogue = reference_data().catalogue
     state = conditions.get(planned.provider)
@@ -81,7 +84,13 @@ def place_attempt(
         incident = state.feed.provider_incident()
     if incident is not None:
         decision = choose_next_best_provider(
-            role, planned, tier, conditions, catalogue, primary=primary
+            role,
+            planned,
+            tier,
+            conditions,
+            catalogue,
+            primary=primary,
+            exclude_providers=avoid_providers,
         )
         note = f"{planned.provider} has a confirmed provider incident ({incident.evidence})"
         if decision.choice is None:
