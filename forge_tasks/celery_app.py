@@ -21,12 +21,16 @@ TASK_MODULES = [
     "forge_tasks.tasks.notifications",
     "forge_tasks.tasks.batches",
     "forge_tasks.tasks.commander",
+    "forge_tasks.tasks.intake",
 ]
 
-# Redis re-delivers an unacknowledged message after this long. It must exceed
-# the longest countdown a task schedules (the 60 s poll interval at time scale
-# 1), because Redis counts a countdown task as unacknowledged while it waits.
-DEFAULT_VISIBILITY_TIMEOUT_S = 3600
+# Redis re-delivers an unacknowledged message after this long, which is how a
+# message held by a worker killed with SIGKILL comes back. It must exceed the
+# longest countdown a task schedules, because Redis counts a countdown task as
+# unacknowledged while a worker holds it: otherwise every long countdown would
+# be delivered twice. The longest is the 3600 s cap on notification retry
+# backoff (tasks.common.MAX_BACKOFF_S), divided by the time scale.
+DEFAULT_VISIBILITY_TIMEOUT_S = 7200
 
 
 def build_config(settings: Settings) -> dict[str, Any]:
@@ -43,10 +47,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "result_expires": 7 * 24 * 3600,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
-        "broker_transport_options": {
-            "visibility_timeout": settings.visibility_timeout_s
-            or DEFAULT_VISIBILITY_TIMEOUT_S,
-        },
+        "broker_transport_options": _redis_transport_options(settings),
     }
     if settings.is_embedded:
         # The SQLite broker and result files live in the state folder.
@@ -56,6 +57,18 @@ def build_config(settings: Settings) -> dict[str, Any]:
         config["broker_transport_options"] = {}
         config["result_backend_always_retry"] = True
     return config
+
+
+def _redis_transport_options(settings: Settings) -> dict[str, Any]:
+    visibility_timeout_s = settings.visibility_timeout_s or DEFAULT_VISIBILITY_TIMEOUT_S
+    return {
+        "visibility_timeout": visibility_timeout_s,
+        # kombu looks for expired unacknowledged messages every interval times
+        # throttle seconds (10 x 10 by default); check every few seconds instead,
+        # so a message of a killed worker returns soon after its timeout.
+        "unacked_restore_interval": max(1, min(10, visibility_timeout_s // 4)),
+        "unacked_restore_throttle": 1,
+    }
 
 
 embedded_broker.register()

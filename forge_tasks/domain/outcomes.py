@@ -152,6 +152,12 @@ def check_account_transition(current: AccountStatus, new: AccountStatus) -> None
         raise InvalidTransitionError(f"account cannot go from {current} to {new}")
 
 
+def is_instance_transition_allowed(
+    current: InstanceStatus, new: InstanceStatus
+) -> bool:
+    return current == new or new in _INSTANCE_TRANSITIONS[current]
+
+
 def check_instance_transition(current: InstanceStatus, new: InstanceStatus) -> None:
     """Raise InvalidTransitionError unless an instance may go from ``current`` to ``new``."""
     if current == new:

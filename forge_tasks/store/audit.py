@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from forge_tasks.store.tables import AuditEvent, Notification, utc_now
@@ -33,8 +34,17 @@ def append_audit_event(
         account_id=account_id,
         details=details,
     )
-    session.add(event)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        # Another worker ran the same step and wrote the event first.
+        winner = session.exec(
+            select(AuditEvent).where(AuditEvent.event_id == event_id)
+        ).first()
+        if winner is None:
+            raise
+        return winner
     return event
 
 
@@ -73,8 +83,15 @@ def add_notification(
         account_id=account_id,
         details=details,
     )
-    session.add(notification)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(notification)
+    except IntegrityError:
+        # Another worker ran the same step and stored the notification first.
+        winner = get_notification(session=session, notification_id=notification_id)
+        if winner is None:
+            raise
+        return winner, False
     return notification, True
 
 

@@ -117,12 +117,20 @@ def get_batch(*, session: Session, batch_id: str, lock: bool = False) -> Batch:
     return batch
 
 
-def get_account(*, session: Session, batch_id: str, account_id: str) -> Account:
-    account = session.exec(
-        select(Account).where(
-            Account.batch_id == batch_id, Account.account_id == account_id
-        )
-    ).first()
+def get_account(
+    *, session: Session, batch_id: str, account_id: str, lock: bool = False
+) -> Account:
+    """Return the account run; ``lock`` holds its row until the caller commits.
+
+    Every transaction that reads an account's state to decide a change locks
+    it, so two workers running the same step at once take turns.
+    """
+    statement = select(Account).where(
+        Account.batch_id == batch_id, Account.account_id == account_id
+    )
+    if lock:
+        statement = statement.with_for_update()
+    account = session.exec(statement).first()
     if account is None:
         raise NotFoundError(f"account {account_id} not found in batch {batch_id}")
     return account

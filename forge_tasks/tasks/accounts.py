@@ -15,7 +15,7 @@ from forge_tasks.store import instances as instance_store
 from forge_tasks.store.batches import StartDecision
 from forge_tasks.store.engine import session_scope
 from forge_tasks.store.tables import Instance
-from forge_tasks.tasks.common import AccountRef
+from forge_tasks.tasks.common import MAX_BACKOFF_S, STEP_OPTIONS, AccountRef
 from forge_tasks.tasks.notifications import (
     record_audit,
     send_companion_webhook,
@@ -30,7 +30,7 @@ MAX_WEBHOOK_RETRIES = 10
 _WAIT = frozenset({StartDecision.WAIT_FOR_SLOT, StartDecision.WAIT_WHILE_PAUSED})
 
 
-@app.task(name="forge.account.start", bind=True, max_retries=None)
+@app.task(name="forge.account.start", max_retries=None, **STEP_OPTIONS)
 def start(self: Any, ref: AccountRef) -> AccountRef:
     """Take one of the batch's in-flight slots, waiting with a countdown for one.
 
@@ -40,7 +40,7 @@ def start(self: Any, ref: AccountRef) -> AccountRef:
     with session_scope() as session:
         decision = batch_store.try_start_account(session=session, **ref)
         if decision == StartDecision.OVER_AUTHORIZED_COUNT:
-            account = batch_store.get_account(session=session, **ref)
+            account = batch_store.get_account(session=session, lock=True, **ref)
             batch_store.set_account_status(
                 session=session,
                 account=account,
@@ -70,11 +70,11 @@ def start(self: Any, ref: AccountRef) -> AccountRef:
     return ref
 
 
-@app.task(name="forge.account.announce_primary", bind=True, max_retries=None)
+@app.task(name="forge.account.announce_primary", max_retries=None, **STEP_OPTIONS)
 def announce_primary(self: Any, ref: AccountRef) -> AccountRef:
     """Send COMPANION the ``pair.primary_ready`` event once the primary is healthy."""
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         primary = instance_store.latest_instance(
             session=session, role=Role.PRIMARY, **ref
         )
@@ -85,11 +85,11 @@ def announce_primary(self: Any, ref: AccountRef) -> AccountRef:
     return ref
 
 
-@app.task(name="forge.account.complete", bind=True, max_retries=None)
+@app.task(name="forge.account.complete", max_retries=None, **STEP_OPTIONS)
 def complete(self: Any, ref: AccountRef) -> dict[str, Any]:
     """Settle the account's outcome, tell COMPANION and gf-audit; return the outcome."""
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         primary = instance_store.latest_instance(
             session=session, role=Role.PRIMARY, **ref
         )
@@ -204,5 +204,5 @@ def _deliver_webhook(
             retries,
         )
         return
-    countdown_s = get_settings().scaled(min(5.0 * 2**retries, 3600.0))
+    countdown_s = get_settings().scaled(min(5.0 * 2**retries, MAX_BACKOFF_S))
     raise task.retry(countdown=countdown_s)

@@ -81,7 +81,7 @@ def _next_call(ref: AccountRef, role: Role) -> _PendingCall | None:
     """Return the attempt to call for, or None when nothing is left to call."""
     catalogue = reference_data().catalogue
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         if account.status != _ROLE_STATUS[role]:
             return None
         latest = instance_store.latest_instance(session=session, role=role, **ref)
@@ -125,7 +125,7 @@ def _place(
     conditions = fetch_conditions()
     catalogue = reference_data().catalogue
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         tier = Tier(account.tier)
         primary = catalogue.get(account.primary_provider, account.primary_region)
         standby_provider = Provider(account.standby_provider)
@@ -185,7 +185,7 @@ def _no_placement(
 
 def _end_unprotected(ref: AccountRef, reason: str) -> None:
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         if account.status != AccountStatus.STANDBY:
             return
         batch_store.set_account_status(
@@ -217,7 +217,7 @@ def _record_move(
     }
     notification_id = None
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         _set_planned(account, role, placed.region)
         session.add(account)
         action = "provider_switched" if placed.switched_provider else "region_moved"
@@ -266,7 +266,7 @@ def _write_intent(
     intent before GatewayForge sees the call.
     """
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         if account.status != _ROLE_STATUS[role]:
             return None
         instance = instance_store.get_or_create_instance(
@@ -295,7 +295,7 @@ def _write_intent(
 
 def _call_provision(ref: AccountRef, role: Role, instance: Instance) -> None:
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         request = ProvisionRequest(
             accountId=account.account_id,
             tier=Tier(account.tier),
@@ -338,6 +338,7 @@ def handle_failed_attempt(
     Returns the countdown to the next poll when a new attempt was made, else None.
     """
     with session_scope() as session:
+        batch_store.get_account(session=session, lock=True, **ref)
         instance = instance_store.find_instance(
             session=session, role=role, attempt=attempt, **ref
         )
@@ -377,7 +378,7 @@ def check_instance_health(ref: AccountRef, role: Role) -> None:
     """Check the ACTIVE instance live; below the threshold the Commander decides."""
     threshold = get_settings().instance_health_threshold
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         if account.status != _ROLE_STATUS[role]:
             return
         instance = instance_store.latest_instance(session=session, role=role, **ref)
@@ -390,10 +391,13 @@ def check_instance_health(ref: AccountRef, role: Role) -> None:
 
     notification_id = None
     with session_scope() as session:
+        account = batch_store.get_account(session=session, lock=True, **ref)
         instance = instance_store.find_instance(
             session=session, role=role, attempt=attempt, **ref
         )
         assert instance is not None
+        if instance.status != InstanceStatus.ACTIVE:
+            return  # Another run of this step recorded the result first.
         instance.health_score = health.score
         healthy = health.score >= threshold
         instance_store.set_instance_status(
@@ -425,7 +429,6 @@ def check_instance_health(ref: AccountRef, role: Role) -> None:
                 details=details,
             )
         elif role == Role.PRIMARY:
-            account = batch_store.get_account(session=session, **ref)
             batch_store.set_account_status(
                 session=session, account=account, status=AccountStatus.STANDBY
             )

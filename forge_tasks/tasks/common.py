@@ -6,8 +6,9 @@ import logging
 from typing import Any, NoReturn, TypedDict
 
 from celery import Task
+from sqlalchemy.exc import DBAPIError
 
-from forge_tasks.errors import TransientGatewayForgeError
+from forge_tasks.errors import InvalidTransitionError, TransientGatewayForgeError
 from forge_tasks.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -16,6 +17,23 @@ logger = logging.getLogger(__name__)
 # before the account is escalated to the Commander.
 MAX_TRANSIENT_RETRIES = 8
 TRANSIENT_BACKOFF_CAP_S = 60.0
+# Longest countdown of any task, in runbook seconds: the cap on the backoff
+# between deliveries of a COMPANION webhook or a Commander notification. The
+# broker's visibility timeout must be longer (see celery_app).
+MAX_BACKOFF_S = 3600.0
+
+
+# Options of every step task. A database error (a lost connection, a deadlock
+# victim) or a transition that a concurrent run of the same step made first is
+# retried: the step then re-reads the store and finds its work done or doable.
+STEP_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "autoretry_for": (DBAPIError, InvalidTransitionError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "retry_kwargs": {"max_retries": 20},
+}
 
 
 class AccountRef(TypedDict):

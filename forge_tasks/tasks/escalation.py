@@ -34,7 +34,7 @@ def await_commander(
 
     Returns the notification id; deliver it once the caller has committed.
     """
-    account = batch_store.get_account(session=session, **ref)
+    account = batch_store.get_account(session=session, lock=True, **ref)
     batch_store.set_account_status(
         session=session,
         account=account,
@@ -76,7 +76,7 @@ def escalate(ref: AccountRef, role: Role, reason: str) -> None:
     re-run step does not escalate twice.
     """
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         if account.status not in (AccountStatus.PRIMARY, AccountStatus.STANDBY):
             return
         notification_id = await_commander(

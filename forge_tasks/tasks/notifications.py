@@ -22,6 +22,7 @@ from forge_tasks.gatewayforge.models import AuditEventIn
 from forge_tasks.settings import get_settings
 from forge_tasks.store import audit as audit_store
 from forge_tasks.store.engine import session_scope
+from forge_tasks.tasks.common import MAX_BACKOFF_S
 from forge_tasks.webhooks import signed_headers
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def deliver_notification(self: Any, notification_id: str) -> bool:
             attempts,
         )
         return False
-    countdown_s = get_settings().scaled(min(5.0 * 2**attempts, 3600.0))
+    countdown_s = get_settings().scaled(min(5.0 * 2**attempts, MAX_BACKOFF_S))
     raise self.retry(countdown=countdown_s)
 
 

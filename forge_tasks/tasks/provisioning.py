@@ -13,7 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from forge_tasks.celery_app import app
-from forge_tasks.domain.outcomes import AccountStatus, AwaitingReason, InstanceStatus
+from forge_tasks.domain.outcomes import (
+    AccountStatus,
+    AwaitingReason,
+    InstanceStatus,
+    is_instance_transition_allowed,
+)
 from forge_tasks.errors import PermanentGatewayForgeError, TransientGatewayForgeError
 from forge_tasks.gatewayforge.client import get_client
 from forge_tasks.gatewayforge.models import PairState, Role
@@ -23,6 +28,7 @@ from forge_tasks.store import instances as instance_store
 from forge_tasks.store.engine import session_scope
 from forge_tasks.tasks import attempts
 from forge_tasks.tasks.common import (
+    STEP_OPTIONS,
     AccountRef,
     retry_transient,
     transient_retries_left,
@@ -35,7 +41,7 @@ logger = logging.getLogger(__name__)
 ROLE_STATUS = {Role.PRIMARY: AccountStatus.PRIMARY, Role.STANDBY: AccountStatus.STANDBY}
 
 
-@app.task(name="forge.instance.provision", bind=True, max_retries=None)
+@app.task(name="forge.instance.provision", max_retries=None, **STEP_OPTIONS)
 def provision(self: Any, ref: AccountRef, role: str) -> AccountRef:
     """Make the role's next provision call, unless this attempt already made it."""
     try:
@@ -49,7 +55,7 @@ def provision(self: Any, ref: AccountRef, role: str) -> AccountRef:
     return ref
 
 
-@app.task(name="forge.instance.poll", bind=True, max_retries=None)
+@app.task(name="forge.instance.poll", max_retries=None, **STEP_OPTIONS)
 def poll(self: Any, ref: AccountRef, role: str) -> AccountRef:
     """Poll ``gf_pair_status`` until the attempt is ACTIVE, FAILED or timed out."""
     wait_s = poll_once(ref, Role(role))
@@ -62,7 +68,7 @@ def poll_once(ref: AccountRef, role: Role) -> float | None:
     """Poll once; return the countdown to the next poll, or None when done."""
     settings = get_settings()
     with session_scope() as session:
-        account = batch_store.get_account(session=session, **ref)
+        account = batch_store.get_account(session=session, lock=True, **ref)
         if account.status != ROLE_STATUS[role]:
             return None
         instance = instance_store.latest_instance(session=session, role=role, **ref)
@@ -150,14 +156,23 @@ def _push_config(ref: AccountRef, role: Role, attempt: int, instance_id: str) ->
 def _record_state(
     ref: AccountRef, role: Role, attempt: int, state: InstanceStatus
 ) -> None:
+    """Record a state GatewayForge reported; a state behind the stored one is ignored.
+
+    Two polls of one attempt may run at once after a redelivery, and the slower
+    one must not move the instance back.
+    """
     with session_scope() as session:
+        batch_store.get_account(session=session, lock=True, **ref)
         instance = instance_store.find_instance(
             session=session, role=role, attempt=attempt, **ref
         )
-        if instance is not None and instance.status != state:
-            instance_store.set_instance_status(
-                session=session, instance=instance, status=state
-            )
+        if instance is None or instance.status == state:
+            return
+        if not is_instance_transition_allowed(InstanceStatus(instance.status), state):
+            return
+        instance_store.set_instance_status(
+            session=session, instance=instance, status=state
+        )
 
 
 def _time_out(ref: AccountRef, role: Role, attempt: int) -> None:
@@ -165,10 +180,13 @@ def _time_out(ref: AccountRef, role: Role, attempt: int) -> None:
     minutes = settings.provision_timeout_s / 60
     reason = f"TIMEOUT: {role} not ACTIVE after {minutes:g} minutes"
     with session_scope() as session:
+        account = batch_store.get_account(session=session, lock=True, **ref)
         instance = instance_store.find_instance(
             session=session, role=role, attempt=attempt, **ref
         )
         assert instance is not None
+        if account.status != ROLE_STATUS[role] or instance.status not in _POLLABLE:
+            return  # Another run of this step got there first.
         instance_store.set_instance_status(
             session=session,
             instance=instance,
@@ -187,7 +205,7 @@ def _time_out(ref: AccountRef, role: Role, attempt: int) -> None:
     logger.warning("account %s: %s", ref["account_id"], reason)
 
 
-@app.task(name="forge.instance.check_health", bind=True, max_retries=None)
+@app.task(name="forge.instance.check_health", max_retries=None, **STEP_OPTIONS)
 def check_health(self: Any, ref: AccountRef, role: str) -> AccountRef:
     """Check an ACTIVE instance with ``gf_instance_health(live=true)``."""
     try:

@@ -30,16 +30,37 @@ def _check_redis() -> None:
         )
 
 
+REDIS_DATABASES = range(1, 16)
+CLAIM_TTL_S = 1800
+
+
 @pytest.fixture
 def redis_db() -> Iterator[str]:
-    """A Redis database number of its own, flushed before and after the test."""
+    """A Redis database of this test's own, flushed before and after it.
+
+    Test runs on one machine may overlap, so a database number is claimed with
+    SET NX on a key in database 0 and released at teardown.
+    """
     _check_redis()
-    number = 1 + (uuid.uuid4().int % 14)
+    claims = redis.Redis.from_url(f"{REDIS_URL}/0")
+    token = uuid.uuid4().hex
+    number = next(
+        (
+            n
+            for n in REDIS_DATABASES
+            if claims.set(f"forge-tests:db:{n}", token, nx=True, ex=CLAIM_TTL_S)
+        ),
+        None,
+    )
+    if number is None:
+        pytest.fail("every Redis database 1-15 is claimed by another test run")
     url = f"{REDIS_URL}/{number}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
     client.flushdb()
+    if claims.get(f"forge-tests:db:{number}") == token.encode():
+        claims.delete(f"forge-tests:db:{number}")
 
 
 @pytest.fixture
