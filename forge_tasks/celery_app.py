@@ -76,7 +76,7 @@ app = Celery("forge_tasks", include=TASK_MODULES)
 app.conf.update(build_config(get_settings()))
 
 
-@worker_process_init.connect
+@worker_process_init.connect  # type: ignore[untyped-decorator]
 def _forget_inherited_connections(**_: Any) -> None:
     """Drop the engine and HTTP session a forked child inherited from its parent."""
     from forge_tasks.gatewayforge.client import reset_client

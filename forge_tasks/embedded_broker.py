@@ -15,7 +15,7 @@ SCHEME = "forge-sqla"
 POLLING_INTERVAL_S = 0.1
 
 
-class Transport(SQLAlchemyTransport):  # type: ignore[misc]
+class Transport(SQLAlchemyTransport):  # type: ignore[misc,unused-ignore]
     polling_interval = POLLING_INTERVAL_S
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlmodel import delete
+from sqlmodel import col, delete
 
 from forge_tasks.canvas import batch_chord
 from forge_tasks.domain.batch_file import BatchRow
@@ -194,6 +194,6 @@ def _enqueue(batch_id: str, account_ids: list[str]) -> None:
     except Exception:
         logger.error("batch %s: enqueue failed; removing the stored batch", batch_id)
         with session_scope() as session:
-            session.exec(delete(Account).where(Account.batch_id == batch_id))  # type: ignore[call-overload]
-            session.exec(delete(Batch).where(Batch.id == batch_id))  # type: ignore[call-overload]
+            session.execute(delete(Account).where(col(Account.batch_id) == batch_id))
+            session.execute(delete(Batch).where(col(Batch.id) == batch_id))
         raise

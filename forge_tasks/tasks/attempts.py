@@ -297,12 +297,12 @@ def _call_provision(ref: AccountRef, role: Role, instance: Instance) -> None:
     with session_scope() as session:
         account = batch_store.get_account(session=session, lock=True, **ref)
         request = ProvisionRequest(
-            accountId=account.account_id,
+            account_id=account.account_id,
             tier=Tier(account.tier),
-            primaryProvider=Provider(account.primary_provider),
-            primaryRegion=account.primary_region,
-            standbyProvider=Provider(account.standby_provider),
-            standbyRegion=account.standby_region,
+            primary_provider=Provider(account.primary_provider),
+            primary_region=account.primary_region,
+            standby_provider=Provider(account.standby_provider),
+            standby_region=account.standby_region,
             role=role,
             pair_instance_id=instance.pair_instance_id,
         )
