@@ -8,7 +8,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from harness import ROOT, SCENARIOS, Sandbox, wait_until
+from batch_helpers import wait_for_report
+from harness import ROOT, SCENARIOS, Sandbox, Workers, wait_until
 
 from forge_tasks.domain.catalogue import Region
 from forge_tasks.reporting import batch_status
@@ -16,6 +17,9 @@ from forge_tasks.store import audit as audit_store
 from forge_tasks.store import batches as batch_store
 from forge_tasks.store.engine import session_scope
 from forge_tasks.tasks.placing import reference_data
+
+# Characters of the workers' logs that a timed-out wait adds to its error.
+WORKER_LOG_TAIL_CHARS = 8000
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 
 
 def audit_lines(env: dict[str, str], account_id: str) -> list[AuditLine]:
-    """Run ``forge-tasks audit`` and parse each line as at, batch, actor, action, JSON."""
+    """Run ``forge-tasks audit`` and parse its lines: at, batch, actor, action, JSON."""
     result = run_cli(["audit", account_id], env)
     assert result.returncode == 0, result.stderr
     lines = []
@@ -82,14 +86,29 @@ def report_outcome(batch_id: str, account_id: str) -> str | None:
     return str(rows[0]["outcome"]) if rows else None
 
 
+def with_worker_logs(workers: Workers, error: AssertionError) -> AssertionError:
+    return AssertionError(f"{error}\n{workers.logs()[-WORKER_LOG_TAIL_CHARS:]}")
+
+
+def finished_report(workers: Workers, batch_id: str) -> dict[str, Any]:
+    """Wait for the batch's final report, and add the workers' logs to a timeout."""
+    try:
+        return wait_for_report(batch_id)
+    except AssertionError as error:
+        raise with_worker_logs(workers, error) from None
+
+
 def wait_for_report_outcome(
-    batch_id: str, account_id: str, outcome: str, timeout_s: float = 60
+    workers: Workers, batch_id: str, account_id: str, outcome: str
 ) -> None:
-    wait_until(
-        lambda: report_outcome(batch_id, account_id) == outcome,
-        timeout_s=timeout_s,
-        what=f"the report of batch {batch_id} to show {account_id} {outcome}",
-    )
+    try:
+        wait_until(
+            lambda: report_outcome(batch_id, account_id) == outcome,
+            timeout_s=60,
+            what=f"the report of batch {batch_id} to show {account_id} {outcome}",
+        )
+    except AssertionError as error:
+        raise with_worker_logs(workers, error) from None
 
 
 def provision_posts(box: Sandbox) -> list[dict[str, Any]]:
@@ -113,13 +132,22 @@ def sandbox_instances(
 def delivered_notifications(
     box: Sandbox, kind: str, account_id: str
 ) -> list[dict[str, Any]]:
-    """Return the bodies of the Commander notifications of this kind the sandbox received."""
+    """Return the bodies of the Commander notifications of this kind in the sandbox."""
     bodies = [entry["body"] for entry in box.get("/sandbox/commander-notifications")]
     return [
         body
         for body in bodies
         if body.get("kind") == kind and body.get("account_id") == account_id
     ]
+
+
+def wait_for_delivery(box: Sandbox, kind: str, account_id: str) -> None:
+    """Wait until the sandbox received a Commander notification of this kind."""
+    wait_until(
+        lambda: delivered_notifications(box, kind, account_id),
+        timeout_s=30,
+        what=f"a {kind} notification about {account_id} to reach the Commander",
+    )
 
 
 def scenario_document(name: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The runbook's placement, retry and preflight rules, through real workers and the sandbox.
+"""The runbook's placement, retry and preflight rules, run by workers on the sandbox.
 
 Each test runs one scenario from config/scenarios/ (some change it mid-batch with
 PUT /sandbox/scenario) and checks both the outcome and the audit trail that
@@ -13,20 +13,21 @@ from pathlib import Path
 
 import pytest
 import redis
-from batch_helpers import outcomes, submit, wait_for_report
+from batch_helpers import outcomes, submit
 from harness import Sandbox, Workers, sandbox, wait_until
 from rules_helpers import (
     account_statuses,
     actions,
     audit_lines,
     batch_events,
-    delivered_notifications,
+    finished_report,
     first_line,
     provision_posts,
     region,
     run_cli,
     sandbox_instances,
     scenario_document,
+    wait_for_delivery,
     wait_for_report_outcome,
 )
 
@@ -64,7 +65,7 @@ def test_region_incidents_move_both_roles(
 ) -> None:
     with sandbox(forge_env, tmp_path, "region-incident") as box:
         workers.start()
-        report = wait_for_report(submit([("ri-01", "standard", "eu-default")]))
+        report = finished_report(workers, submit([("ri-01", "standard", "eu-default")]))
         created = sandbox_instances(box, "ri-01")
         lines = audit_lines(forge_env, "ri-01")
 
@@ -108,7 +109,9 @@ def test_every_hetzner_region_down_switches_provider(
     # as a provider incident, so the primary leaves Hetzner at planning time.
     with sandbox(forge_env, tmp_path, "hetzner-every-region-incident") as box:
         workers.start()
-        report = wait_for_report(submit([("all-01", "standard", "eu-default")]))
+        report = finished_report(
+            workers, submit([("all-01", "standard", "eu-default")])
+        )
         created = sandbox_instances(box, "all-01")
         lines = audit_lines(forge_env, "all-01")
 
@@ -149,18 +152,14 @@ ESCALATION_ROWS = [
 ]
 
 
-def test_two_failed_regions_escalate_then_retry_protects(
+def test_escalation_then_retry_protects(
     forge_env: dict[str, str], workers: Workers, tmp_path: Path
 ) -> None:
     with sandbox(forge_env, tmp_path, "two-failing-hetzner-regions") as box:
         workers.start()
         batch_id = submit(ESCALATION_ROWS)
-        report = wait_for_report(batch_id)
-        wait_until(
-            lambda: delivered_notifications(box, "escalated", "esc-primary"),
-            timeout_s=30,
-            what="the escalation to reach the Commander",
-        )
+        report = finished_report(workers, batch_id)
+        wait_for_delivery(box, "escalated", "esc-primary")
         inbox = commander_inbox(batch_id)
         failed_attempts = sandbox_instances(box, "esc-primary", "primary")
         escalated_lines = audit_lines(forge_env, "esc-primary")
@@ -169,8 +168,8 @@ def test_two_failed_regions_escalate_then_retry_protects(
             ["account", "retry", "esc-primary", "--region", "hel1"], forge_env
         )
         retry_account("esc-standby", provider="vultr", region="ams")
-        wait_for_report_outcome(batch_id, "esc-primary", "protected")
-        wait_for_report_outcome(batch_id, "esc-standby", "protected")
+        wait_for_report_outcome(workers, batch_id, "esc-primary", "protected")
+        wait_for_report_outcome(workers, batch_id, "esc-standby", "protected")
         final = batch_status(batch_id)["report"]
         retried_lines = audit_lines(forge_env, "esc-primary")
 
@@ -199,31 +198,32 @@ def test_two_failed_regions_escalate_then_retry_protects(
     stored = [n for n in inbox if n["account_id"] == "esc-primary"]
     assert [n["kind"] for n in stored] == ["escalated"]
     assert "attempt 2 failed too" in stored[0]["message"]
+    assert stored[0]["delivered"] is True
 
     assert retry.returncode == 0, retry.stderr
     assert "primary retry queued in hetzner/hel1" in retry.stdout
     rows = {row["account_id"]: row for row in final["accounts"]}
     assert rows["esc-primary"]["primary"] == "hetzner/hel1"
     assert rows["esc-standby"]["standby"] == "vultr/ams"
-    ordered = first_line(retried_lines, "commander_retry")
-    assert ordered.actor == "cli"
-    assert ordered.details == {
+    instruction = first_line(retried_lines, "commander_retry")
+    assert instruction.actor == "cli"
+    assert instruction.details == {
         "role": "primary",
         "region": "hetzner/hel1",
         "was_awaiting": "escalated",
     }
-    third = [line for line in retried_lines if line.action == "provision_primary"]
-    assert [line.details["region"] for line in third] == ["nbg1", "fsn1", "hel1"]
+    intents = [line for line in retried_lines if line.action == "provision_primary"]
+    assert [line.details["region"] for line in intents] == ["nbg1", "fsn1", "hel1"]
     assert "provision_complete" in actions(retried_lines)
 
 
-def test_commander_instructions_that_break_rules_are_rejected(
+def test_rule_breaking_instructions_rejected(
     forge_env: dict[str, str], workers: Workers, tmp_path: Path
 ) -> None:
     with sandbox(forge_env, tmp_path, "two-failing-hetzner-regions") as box:
         workers.start()
         batch_id = submit(ESCALATION_ROWS)
-        wait_for_report(batch_id)
+        finished_report(workers, batch_id)
         calls_before = len(provision_posts(box))
 
         with pytest.raises(CommanderInstructionError) as not_waiting:
@@ -257,7 +257,7 @@ def test_commander_instructions_that_break_rules_are_rejected(
 # A provider-wide incident mid-batch.
 
 
-def test_provider_incident_mid_batch_switches_later_accounts(
+def test_mid_batch_incident_switches_later_accounts(
     forge_env: dict[str, str], workers: Workers, tmp_path: Path
 ) -> None:
     rows = [(f"mid-{index:02d}", "standard", "eu-default") for index in range(6)]
@@ -275,15 +275,9 @@ def test_provider_incident_mid_batch_switches_later_accounts(
         box.put_scenario(scenario_document("provider-incident"))
         # These accounts place their primary after the incident is published.
         pending = [a for a, s in account_statuses(batch_id).items() if s == "pending"]
-        report = wait_for_report(batch_id)
+        report = finished_report(workers, batch_id)
         for account_id in pending:
-            wait_until(
-                lambda a=account_id: delivered_notifications(  # type: ignore[misc]
-                    box, "provider_switched", a
-                ),
-                timeout_s=30,
-                what=f"the provider switch of {account_id} to reach the Commander",
-            )
+            wait_for_delivery(box, "provider_switched", account_id)
         created = box.instances()
         lines = {
             account_id: audit_lines(forge_env, account_id) for account_id in pending
@@ -318,7 +312,7 @@ def test_provider_incident_mid_batch_switches_later_accounts(
         assert kinds == ["provider_switched"], account_id
 
 
-def test_primary_switch_avoids_the_standbys_provider(
+def test_primary_switch_avoids_standby_provider(
     forge_env: dict[str, str], workers: Workers, tmp_path: Path
 ) -> None:
     # The incident appears between submit and the first call, so the switch is
@@ -328,7 +322,7 @@ def test_primary_switch_avoids_the_standbys_provider(
         batch_id = submit([("avoid-01", "standard", "eu-default")])
         box.put_scenario(scenario_document("hetzner-incident-digitalocean-unhealthy"))
         workers.start()
-        report = wait_for_report(batch_id)
+        report = finished_report(workers, batch_id)
         lines = audit_lines(forge_env, "avoid-01")
 
     (row,) = report["accounts"]
@@ -346,7 +340,7 @@ def test_primary_switch_avoids_the_standbys_provider(
 # The standby's provider under an incident after the primary is up.
 
 
-def test_standby_provider_incident_switches_the_standby(
+def test_standby_provider_incident_switches_standby(
     forge_env: dict[str, str], workers: Workers, tmp_path: Path
 ) -> None:
     with sandbox(forge_env, tmp_path, "slow-provisions-10min") as box:
@@ -366,12 +360,8 @@ def test_standby_provider_incident_switches_the_standby(
         )
         box.put_scenario(scenario_document("digitalocean-incident-slow"))
         standby_before = sandbox_instances(box, "sb-01", "standby")
-        report = wait_for_report(batch_id)
-        wait_until(
-            lambda: delivered_notifications(box, "provider_switched", "sb-01"),
-            timeout_s=30,
-            what="the standby switch to reach the Commander",
-        )
+        report = finished_report(workers, batch_id)
+        wait_for_delivery(box, "provider_switched", "sb-01")
         created = sandbox_instances(box, "sb-01")
         lines = audit_lines(forge_env, "sb-01")
         inbox = commander_inbox(batch_id)
