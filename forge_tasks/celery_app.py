@@ -1,8 +1,8 @@
 """The Celery application, configured from settings.
 
 Workers acknowledge a message only after its task ran (``acks_late``), and a
-message whose worker died is delivered again (``reject_on_worker_lost``), so a
-SIGKILL never loses a step; every task is written to be safe to run twice.
+message whose worker died is delivered again (``reject_on_worker_lost``). So a
+SIGKILL loses no step, and every task is written to be safe to run twice.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ TASK_MODULES = [
 # Redis re-delivers an unacknowledged message after this long, which is how a
 # message held by a worker killed with SIGKILL comes back. It must exceed the
 # longest countdown a task schedules, because Redis counts a countdown task as
-# unacknowledged while a worker holds it: otherwise every long countdown would
+# unacknowledged while it waits in a worker. Otherwise every long countdown would
 # be delivered twice. The longest is the 3600 s cap on notification retry
 # backoff (tasks.common.MAX_BACKOFF_S), divided by the time scale.
 DEFAULT_VISIBILITY_TIMEOUT_S = 7200
@@ -64,8 +64,8 @@ def _redis_transport_options(settings: Settings) -> dict[str, Any]:
     return {
         "visibility_timeout": visibility_timeout_s,
         # kombu looks for expired unacknowledged messages every interval times
-        # throttle seconds (10 x 10 by default); check every few seconds instead,
-        # so a message of a killed worker returns soon after its timeout.
+        # throttle seconds, 10 x 10 by default. Checking every few seconds brings
+        # a killed worker's message back soon after its timeout.
         "unacked_restore_interval": max(1, min(10, visibility_timeout_s // 4)),
         "unacked_restore_throttle": 1,
     }

@@ -73,10 +73,12 @@ def parse_batch_file(
     if not rows and not errors:
         raise InputError("line 2: the file has a header but no accounts")
     if len(row_lines) > approved_count:
-        errors.append(
+        # First, so that the cut to MAX_ERRORS_SHOWN never hides it.
+        errors.insert(
+            0,
             f"line {row_lines[approved_count]}: the file has "
             f"{len(row_lines)} accounts but --approved-count is "
-            f"{approved_count}; remove rows or raise the approved count"
+            f"{approved_count}; remove rows or raise the approved count",
         )
     if errors:
         raise InputError(_join_errors(errors))

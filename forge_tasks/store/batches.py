@@ -120,7 +120,7 @@ def get_batch(*, session: Session, batch_id: str, lock: bool = False) -> Batch:
 def get_account(
     *, session: Session, batch_id: str, account_id: str, lock: bool = False
 ) -> Account:
-    """Return the account run; ``lock`` holds its row until the caller commits.
+    """Return the account run; ``lock`` locks its row until the caller commits.
 
     Every transaction that reads an account's state to decide a change locks
     it, so two workers running the same step at once take turns.

@@ -45,7 +45,7 @@ def start(self: Any, ref: AccountRef) -> AccountRef:
                 session=session,
                 account=account,
                 status=AccountStatus.FAILED,
-                failure_reason="refused: the batch's approved count is used up",
+                failure_reason="start rejected: the batch has already started its approved count",
             )
             record_audit(
                 session=session,
@@ -63,7 +63,7 @@ def start(self: Any, ref: AccountRef) -> AccountRef:
         )
     elif decision == StartDecision.OVER_AUTHORIZED_COUNT:
         logger.warning(
-            "account %s: refused, batch %s has started its approved count",
+            "account %s: start rejected, batch %s has already started its approved count",
             ref["account_id"],
             ref["batch_id"],
         )
@@ -179,7 +179,7 @@ def _instance_data(instance: Instance | None) -> dict[str, Any] | None:
 def _deliver_webhook(
     task: Any, ref: AccountRef, event_type: str, data: dict[str, Any]
 ) -> None:
-    """Send the event once; retry the task while COMPANION does not answer 2xx."""
+    """Send the event once; retry the task until COMPANION returns a 2xx status."""
     event_id = stable_id("evt", event_type, ref["batch_id"], ref["account_id"])
     with session_scope() as session:
         sent = audit_store.list_audit_events(session=session, **ref)

@@ -262,8 +262,8 @@ def _write_intent(
 ) -> Instance | None:
     """Write the attempt's row and its audit intent, then send the intent to gf-audit.
 
-    Both happen before the provision call, so the audit trail always shows the
-    intent before GatewayForge sees the call.
+    Both happen before the provision call, so the audit trail records the intent
+    before GatewayForge receives the call.
     """
     with session_scope() as session:
         account = batch_store.get_account(session=session, lock=True, **ref)

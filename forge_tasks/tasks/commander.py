@@ -49,7 +49,7 @@ def _awaiting_account(account_id: str, batch_id: str | None) -> Account:
 
 
 def _waiting_role(account: Account) -> Role:
-    """The standby waits when the primary is already healthy; otherwise the primary."""
+    """Return the standby when the primary is already healthy, else the primary."""
     with session_scope() as session:
         primary = instance_store.latest_instance(
             session=session,

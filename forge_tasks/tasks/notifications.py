@@ -49,9 +49,9 @@ def record_audit(
 ) -> str:
     """Append an audit event in the caller's transaction; return its event id.
 
-    ``key`` makes the id unique when the same action repeats for one account
-    (for example one per attempt); the id is otherwise derived from the action,
-    so a re-run step records nothing new.
+    The id is derived from the action, batch, account and ``key``, so a re-run
+    step records nothing new. Pass a ``key`` (an attempt number, say) when the
+    same action repeats for one account.
     """
     event_id = stable_id("aud", action, batch_id or "", account_id or "", key)
     audit_store.append_audit_event(

@@ -46,7 +46,7 @@ class AttemptPlacement:
     """Where one provision attempt goes, or None with the reasons nothing fits.
 
     ``switched_provider`` is set when a confirmed provider incident moved the
-    attempt to the next-best provider; the Commander must then be told.
+    attempt to the next-best provider; the Commander is then notified.
     """
 
     region: Region | None

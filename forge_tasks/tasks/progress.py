@@ -1,4 +1,4 @@
-"""What happens in a batch each time one of its accounts reaches an outcome.
+"""Batch bookkeeping each time one of its accounts reaches an outcome.
 
 The Commander gets a progress report every 5 outcomes, and the batch pauses
 as soon as its failure rate passes the threshold (an account counts as failed
