@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from forge_tasks.domain.catalogue import Catalogue, config_dir, read_json_config
-from forge_tasks.errors import ConfigurationError
+from forge_tasks.domain.catalogue import Catalogue
 from forge_tasks.gatewayforge.models import FeedFormat, Provider, StatusFeed
 from forge_tasks.sandbox.scenario import (
     FeedUnreadable,
@@ -28,7 +26,6 @@ from forge_tasks.sandbox.scenario import (
 from forge_tasks.sandbox.statuspage import Event, StatuspageBuilder
 from forge_tasks.sandbox.vultr_status import Alert, build_vultr_status
 
-STATUS_COMPONENTS_FILE_NAME = "status-components.json"
 UNREADABLE_PAGE = (
     "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
     "<body><h1>502 Bad Gateway</h1><p>The status page is temporarily "
@@ -40,20 +37,6 @@ def feed_format(provider: Provider) -> FeedFormat:
     if provider is Provider.VULTR:
         return FeedFormat.VULTR_STATUS_JSON
     return FeedFormat.STATUSPAGE_V2
-
-
-def load_status_components(path: Path | None = None) -> dict[Provider, dict[str, str]]:
-    """Load the Statuspage component name → region id table of each provider."""
-    path = path or config_dir() / STATUS_COMPONENTS_FILE_NAME
-    document = read_json_config(path)
-    table = (
-        document.get("statuspage_components") if isinstance(document, dict) else None
-    )
-    if not isinstance(table, dict):
-        raise ConfigurationError(
-            f"{path}: expected an object with a 'statuspage_components' object"
-        )
-    return {Provider(name): dict(components) for name, components in table.items()}
 
 
 @dataclass(frozen=True)

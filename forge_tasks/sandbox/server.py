@@ -13,8 +13,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from forge_tasks.domain.catalogue import load_catalogue
+from forge_tasks.domain.feeds import load_component_map
 from forge_tasks.sandbox.app import build_app
-from forge_tasks.sandbox.feeds import load_status_components
 from forge_tasks.sandbox.journal import Journal
 from forge_tasks.sandbox.scenario import Scenario, load_scenario
 from forge_tasks.sandbox.simulator import Clock, Simulator, WallClock, utc_now
@@ -53,7 +53,7 @@ def create_app(
     simulator = Simulator(
         scenario,
         catalogue,
-        load_status_components(),
+        load_component_map(catalogue),
         time_scale=settings.time_scale if time_scale is None else time_scale,
         seed=seed,
         clock=clock,

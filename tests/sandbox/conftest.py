@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sandbox_helpers import API_KEY, COMPANION_SECRET, FakeClock
 
 from forge_tasks.domain.catalogue import Catalogue, load_catalogue
+from forge_tasks.domain.feeds import load_component_map
 from forge_tasks.gatewayforge.models import Provider
-from forge_tasks.sandbox.feeds import load_status_components
 from forge_tasks.sandbox.scenario import parse_scenario
 from forge_tasks.sandbox.server import create_app
 from forge_tasks.sandbox.simulator import Simulator
@@ -23,8 +23,8 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture(scope="session")
-def components() -> dict[Provider, dict[str, str]]:
-    return load_status_components()
+def components(catalogue: Catalogue) -> dict[Provider, dict[str, str]]:
+    return load_component_map(catalogue)
 
 
 @pytest.fixture
