@@ -27,7 +27,11 @@ from forge_tasks.settings import get_settings
 from forge_tasks.store import batches as batch_store
 from forge_tasks.store.engine import session_scope
 from forge_tasks.store.tables import Account, Batch
-from forge_tasks.tasks.notifications import record_audit
+from forge_tasks.tasks.notifications import (
+    deliver_after_commit,
+    notify_commander,
+    record_audit,
+)
 from forge_tasks.tasks.placing import fetch_conditions, reference_data
 
 logger = logging.getLogger(__name__)
@@ -121,7 +125,7 @@ def submit_batch(
         )
         notes += [f"{row.account_id}: {note}" for note in plan.notes]
 
-    _store_batch(
+    notification_ids = _store_batch(
         batch_id,
         planned,
         notes,
@@ -132,6 +136,8 @@ def submit_batch(
         source=source,
     )
     _enqueue(batch_id, [row.account_id for row in rows])
+    for notification_id in notification_ids:
+        deliver_after_commit(notification_id)
     logger.info("batch %s: submitted %d accounts", batch_id, len(rows))
     return SubmittedBatch(batch_id, len(rows), result.estimated_cost_eur, notes)
 
@@ -146,7 +152,9 @@ def _store_batch(
     estimated_cost_eur: Decimal,
     concurrency: int,
     source: str,
-) -> None:
+) -> list[str]:
+    """Store the batch, its accounts and audit events; return notification ids."""
+    notification_ids: list[str] = []
     with session_scope() as session:
         batch_store.create_batch(
             session=session,
@@ -171,6 +179,20 @@ def _store_batch(
                 "moves": notes,
             },
         )
+        for note in notes:
+            if "next-best provider" in note:
+                account_id = note.split(":", 1)[0]
+                notification_ids.append(
+                    notify_commander(
+                        session=session,
+                        kind="provider_switched",
+                        message=f"batch {batch_id}, account {note}",
+                        batch_id=batch_id,
+                        account_id=account_id,
+                        details={"note": note},
+                        key=f"preflight:{note}",
+                    )
+                )
         for account in planned:
             record_audit(
                 session=session,
@@ -186,6 +208,7 @@ def _store_batch(
                     ],
                 },
             )
+    return notification_ids
 
 
 def _enqueue(batch_id: str, account_ids: list[str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from forge_tasks.canvas import resume_chain
 from forge_tasks.celery_app import app
-from forge_tasks.domain.catalogue import Region
+from forge_tasks.domain.catalogue import Region, may_share_city
 from forge_tasks.domain.outcomes import AccountStatus, InstanceStatus
 from forge_tasks.domain.rules import role_rejections
 from forge_tasks.errors import CommanderInstructionError, ConfigurationError
@@ -95,6 +95,9 @@ def retry_account(
         fetch_conditions(),
         primary if role == Role.STANDBY else None,
     )
+    if role == Role.PRIMARY:
+        standby = catalogue.get(account.standby_provider, account.standby_region)
+        reasons += _pair_conflicts(target, standby)
     if reasons:
         raise CommanderInstructionError(
             f"{role} in {target.key} breaks a placement rule: " + "; ".join(reasons)
@@ -106,6 +109,22 @@ def retry_account(
         "account %s: %s retry in %s ordered by %s", account_id, role, target.key, actor
     )
     return {**ref, "role": str(role), "region": target.key}
+
+
+def _pair_conflicts(primary: Region, standby: Region) -> list[str]:
+    """Return why a moved primary would break the rules for the planned standby."""
+    conflicts = []
+    if primary.provider == standby.provider:
+        conflicts.append(
+            f"the planned standby {standby.key} is on the same provider; "
+            "retry the standby elsewhere first or pick another provider"
+        )
+    if may_share_city(primary, standby):
+        conflicts.append(
+            f"the planned standby {standby.key} may be in the same city "
+            f"({standby.describe_city()})"
+        )
+    return conflicts
 
 
 def _restart(account: Account, role: Role, target: Region, actor: str) -> None:

@@ -114,6 +114,7 @@ def test_every_hetzner_region_down_switches_provider(
         )
         created = sandbox_instances(box, "all-01")
         lines = audit_lines(forge_env, "all-01")
+        inbox = commander_inbox()
 
     (row,) = report["accounts"]
     assert row["outcome"] == "protected", workers.logs()
@@ -123,6 +124,9 @@ def test_every_hetzner_region_down_switches_provider(
     (move,) = first_line(lines, "placement_planned").details["moves"]
     assert f"switched from hetzner/nbg1 to {row['primary']}" in move
     assert "active incidents in every region: ash, fsn1, hel1, hil, nbg1, sin" in move
+    switch_notes = [n for n in inbox if n["kind"] == "provider_switched"]
+    assert len(switch_notes) == 1
+    assert switch_notes[0]["account_id"] == "all-01"
 
 
 def test_no_region_left_refuses_the_batch(
@@ -232,6 +236,8 @@ def test_rule_breaking_instructions_rejected(
             retry_account("esc-primary", region="nbg1-not-a-region")
         with pytest.raises(CommanderInstructionError) as same_city:
             retry_account("esc-standby", provider="hetzner", region="nbg1")
+        with pytest.raises(CommanderInstructionError) as onto_standby:
+            retry_account("esc-primary", provider="vultr", region="ams")
         from_cli = run_cli(
             ["account", "retry", "esc-primary", "--region", "nbg1-not-a-region"],
             forge_env,
@@ -243,6 +249,10 @@ def test_rule_breaking_instructions_rejected(
     assert "nbg1-not-a-region" in str(unknown_region.value)
     assert "standby in hetzner/nbg1 breaks a placement rule" in str(same_city.value)
     assert "may be in the primary's city (contabo/EU" in str(same_city.value)
+    assert "primary in vultr/ams breaks a placement rule" in str(onto_standby.value)
+    assert "planned standby vultr/ams is on the same provider" in str(
+        onto_standby.value
+    )
     assert from_cli.returncode == 1
     assert "CommanderInstructionError:" in from_cli.stderr
     assert "nbg1-not-a-region" in from_cli.stderr
