@@ -56,6 +56,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # which rejects unknown ones; Redis's visibility timeout does not apply.
         config["broker_transport_options"] = {}
         config["result_backend_always_retry"] = True
+        # The database backend joins a chord by polling (celery.chord_unlock),
+        # once a second by default.
+        config["result_chord_retry_interval"] = 0.2
     return config
 
 
