@@ -28,9 +28,12 @@ TASK_MODULES = [
 # message held by a worker killed with SIGKILL comes back. It must exceed the
 # longest countdown a task schedules, because Redis counts a countdown task as
 # unacknowledged while it waits in a worker. Otherwise every long countdown would
-# be delivered twice. The longest is the 3600 s cap on notification retry
-# backoff (tasks.common.MAX_BACKOFF_S), divided by the time scale.
-DEFAULT_VISIBILITY_TIMEOUT_S = 7200
+# be delivered twice. The longest is the 300 s cap on every backoff
+# (tasks.common.MAX_BACKOFF_S), divided by the time scale. It should also stay
+# well under the 15-minute provision timeout: a poll held by a killed worker
+# comes back only after it, and an attempt whose deadline passed meanwhile ends
+# timed out.
+DEFAULT_VISIBILITY_TIMEOUT_S = 600
 
 
 def build_config(settings: Settings) -> dict[str, Any]:

@@ -62,8 +62,15 @@ def render_progress_bar(figures: dict[str, Any]) -> str:
     )
 
 
+RESUBMITTABLE = frozenset({AccountStatus.FAILED, AccountStatus.CANCELLED})
+
+
 def batch_failures(batch_id: str) -> list[dict[str, Any]]:
-    """Every account of the batch with an outcome other than protected."""
+    """Every account of the batch with an outcome other than protected.
+
+    ``resubmittable`` is true for failed and cancelled accounts only: the others
+    may have live instances, so a new batch would create a second pair.
+    """
     with session_scope() as session:
         batch_store.get_batch(session=session, batch_id=batch_id)
         accounts = batch_store.list_accounts(session=session, batch_id=batch_id)
@@ -75,6 +82,7 @@ def batch_failures(batch_id: str) -> list[dict[str, Any]]:
                 "outcome": a.status
                 + (f" ({a.awaiting_reason})" if a.awaiting_reason else ""),
                 "last_error": a.failure_reason,
+                "resubmittable": a.status in RESUBMITTABLE,
             }
             for a in accounts
             if a.status in OUTCOMES and a.status != AccountStatus.PROTECTED

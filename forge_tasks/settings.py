@@ -50,10 +50,10 @@ class Settings(BaseSettings):
     batch_failure_threshold_percent: float = Field(default=20.0, ge=0, le=100)
 
     # Broker: seconds before Redis re-delivers an unacknowledged message, such as
-    # one held by a worker that was killed. 0 keeps the default of 2 hours
-    # (celery_app.DEFAULT_VISIBILITY_TIMEOUT_S). A shorter value recovers sooner
-    # but must stay above the longest countdown, 3600 s divided by the time
-    # scale, or long countdown tasks are delivered twice.
+    # one held by a worker that was killed. 0 keeps the default of 600 s
+    # (celery_app.DEFAULT_VISIBILITY_TIMEOUT_S). It must stay above the longest
+    # countdown, 300 s divided by the time scale, or long countdown tasks are
+    # delivered twice.
     visibility_timeout_s: int = Field(default=0, ge=0)
 
     # Set by `forge-tasks demo` only: allows the placeholder secrets above.

@@ -1,7 +1,7 @@
 """Submitting a batch: validate, run the preflight checklist, store, enqueue.
 
-Nothing reaches the store or the broker unless the whole batch is valid and
-passes preflight. If enqueueing fails after the batch was stored, the stored
+No batch reaches the store or the broker unless the whole batch is valid and
+passes preflight; a refusal leaves only an audit event with its reasons. If enqueueing fails after the batch was stored, the stored
 batch is removed again, so a batch is either fully submitted or absent.
 """
 
@@ -40,11 +40,22 @@ logger = logging.getLogger(__name__)
 class PreflightRefusedError(ForgeError):
     """Raised when a batch fails the pre-provision checklist; lists every reason."""
 
-    def __init__(self, batch_id: str, reasons: Sequence[str]) -> None:
+    def __init__(
+        self, message: str, batch_id: str = "", reasons: Sequence[str] = ()
+    ) -> None:
+        # ``args`` is the message alone, so Celery can rebuild the error for a
+        # caller that submitted by task name.
+        super().__init__(message)
         self.batch_id = batch_id
         self.reasons = list(reasons)
-        lines = "\n  ".join(self.reasons)
-        super().__init__(f"batch {batch_id} refused by preflight:\n  {lines}")
+
+    @classmethod
+    def from_reasons(
+        cls, batch_id: str, reasons: Sequence[str]
+    ) -> PreflightRefusedError:
+        lines = "\n  ".join(reasons)
+        message = f"batch {batch_id} rejected by preflight:\n  {lines}"
+        return cls(message, batch_id, reasons)
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ def submit_batch(
                 account_id=None,
                 details={"reasons": result.reasons},
             )
-        raise PreflightRefusedError(batch_id, result.reasons)
+        raise PreflightRefusedError.from_reasons(batch_id, result.reasons)
 
     planned = []
     notes: list[str] = []

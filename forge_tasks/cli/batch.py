@@ -11,7 +11,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from forge_tasks.errors import InputError
+from forge_tasks.domain.batch_file import MAX_COST_EUR, MAX_COUNT
+from forge_tasks.errors import InputError, TransientGatewayForgeError
+
+SUBMIT_ATTEMPTS = 3
 
 
 def register(commands: Any) -> None:
@@ -62,7 +65,8 @@ def register(commands: Any) -> None:
     failures.add_argument(
         "--csv",
         action="store_true",
-        help="print them as a CSV in the submit format, for resubmission",
+        help="print the failed and cancelled ones as a CSV in the submit format, "
+        "for resubmission; the others are named on stderr",
     )
     failures.set_defaults(handler=failures_command)
 
@@ -71,9 +75,17 @@ def _euros(text: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"invalid amount {text!r}; use e.g. 250.00")
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"invalid amount {text!r}; use e.g. 250.00")
+        value = Decimal("NaN")
+    valid = (
+        value.is_finite()
+        and Decimal(0) <= value <= MAX_COST_EUR
+        and int(value.as_tuple().exponent) >= -2
+    )
+    if not valid:
+        raise argparse.ArgumentTypeError(
+            f"invalid amount {text!r}: use euros from 0 to {MAX_COST_EUR} "
+            "with at most 2 decimals, e.g. 250.00"
+        )
     return value
 
 
@@ -88,19 +100,31 @@ def submit_command(args: argparse.Namespace) -> int:
         text = args.file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {args.file}: {exc}") from exc
-    if args.concurrency is not None and args.concurrency < 1:
-        raise InputError(f"--concurrency must be at least 1, got {args.concurrency}")
+    if args.concurrency is not None and not 1 <= args.concurrency <= MAX_COUNT:
+        raise InputError(
+            f"--concurrency must be between 1 and {MAX_COUNT}, got {args.concurrency}"
+        )
     rows = parse_batch_file(
         text, pair_names=pair_names(), approved_count=args.approved_count
     )
     create_tables()
-    submitted = submit_batch(
-        rows,
-        approved_count=args.approved_count,
-        approved_cost_eur=args.approved_cost,
-        concurrency=args.concurrency,
-        source=str(args.file),
-    )
+    for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        try:
+            submitted = submit_batch(
+                rows,
+                approved_count=args.approved_count,
+                approved_cost_eur=args.approved_cost,
+                concurrency=args.concurrency,
+                source=str(args.file),
+            )
+            break
+        except TransientGatewayForgeError as exc:
+            # Only the preflight's health call raises this, before anything is
+            # stored, so trying again is safe.
+            if attempt == SUBMIT_ATTEMPTS:
+                raise
+            print(f"preflight failed ({exc}); trying again", file=sys.stderr)
+            time.sleep(attempt)
     print(
         f"batch {submitted.batch_id}: {submitted.size} accounts submitted, "
         f"estimated {submitted.estimated_cost_eur} EUR/month"
@@ -153,7 +177,15 @@ def failures_command(args: argparse.Namespace) -> int:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["account_id", "tier", "pair"])
         for row in rows:
-            writer.writerow([row["account_id"], row["tier"], row["pair"]])
+            if row["resubmittable"]:
+                writer.writerow([row["account_id"], row["tier"], row["pair"]])
+            else:
+                print(
+                    f"left out {row['account_id']} ({row['outcome']}): it may have "
+                    "live instances; answer it with `forge-tasks account retry` or "
+                    "`forge-tasks account abandon`",
+                    file=sys.stderr,
+                )
         return 0
     for row in rows:
         print(

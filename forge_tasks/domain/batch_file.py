@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal
 
 from forge_tasks.errors import InputError
 from forge_tasks.gatewayforge.models import Tier
@@ -19,6 +20,10 @@ from forge_tasks.gatewayforge.models import Tier
 COLUMNS = ("account_id", "tier", "pair")
 ACCOUNT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_ERRORS_SHOWN = 20
+# Limits of the store's columns: counts are 32-bit integers, and euro amounts
+# have 10 digits before the decimal point and 2 after.
+MAX_COUNT = 2**31 - 1
+MAX_COST_EUR = Decimal("9999999999.99")
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,10 @@ def parse_batch_file(
     text: str, *, pair_names: Collection[str], approved_count: int
 ) -> list[BatchRow]:
     """Parse the CSV text, raising InputError that names every bad line."""
-    if approved_count < 1:
-        raise InputError(f"--approved-count must be at least 1, got {approved_count}")
+    if not 1 <= approved_count <= MAX_COUNT:
+        raise InputError(
+            f"--approved-count must be between 1 and {MAX_COUNT}, got {approved_count}"
+        )
     if not text.strip():
         raise InputError(
             "line 1: the file is empty; expected the header " + ",".join(COLUMNS)

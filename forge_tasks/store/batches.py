@@ -52,8 +52,17 @@ class StartDecision(StrEnum):
 def find_active_account_ids(
     *, session: Session, account_ids: Sequence[str]
 ) -> list[str]:
-    """Return the ids among ``account_ids`` that have a pair in flight or protected."""
-    busy = set(IN_FLIGHT) | {AccountStatus.PROTECTED, AccountStatus.PENDING}
+    """Return the ids among ``account_ids`` whose latest run may have live instances.
+
+    That is every run pending, in flight, protected, unprotected (its primary is
+    live) or awaiting the Commander (an instance may be live).
+    """
+    busy = set(IN_FLIGHT) | {
+        AccountStatus.PENDING,
+        AccountStatus.PROTECTED,
+        AccountStatus.UNPROTECTED,
+        AccountStatus.AWAITING_COMMANDER,
+    }
     statement = select(Account.account_id).where(
         col(Account.account_id).in_(list(account_ids)),
         col(Account.status).in_([str(status) for status in busy]),
@@ -78,8 +87,9 @@ def create_batch(
     )
     if busy:
         raise InputError(
-            "account ids already have a pair pending, in flight or protected: "
-            + ", ".join(busy)
+            "these accounts already have a pair pending, in flight, protected, "
+            "unprotected or awaiting the Commander, so a new batch could create a "
+            "second live pair: " + ", ".join(busy)
         )
     batch = Batch(
         id=batch_id,

@@ -7,6 +7,11 @@ from typing import Any
 
 from forge_tasks.celery_app import app
 from forge_tasks.domain.outcomes import OUTCOMES, AccountStatus, InstanceStatus
+from forge_tasks.errors import (
+    GatewayForgeError,
+    PermanentGatewayForgeError,
+    TransientGatewayForgeError,
+)
 from forge_tasks.gatewayforge.models import Role
 from forge_tasks.settings import get_settings
 from forge_tasks.store import audit as audit_store
@@ -15,7 +20,13 @@ from forge_tasks.store import instances as instance_store
 from forge_tasks.store.batches import StartDecision
 from forge_tasks.store.engine import session_scope
 from forge_tasks.store.tables import Instance
-from forge_tasks.tasks.common import MAX_BACKOFF_S, STEP_OPTIONS, AccountRef
+from forge_tasks.tasks.common import (
+    MAX_BACKOFF_S,
+    STEP_OPTIONS,
+    AccountRef,
+    retry_transient,
+    transient_retries_left,
+)
 from forge_tasks.tasks.notifications import (
     record_audit,
     send_companion_webhook,
@@ -123,11 +134,29 @@ def complete(self: Any, ref: AccountRef) -> dict[str, Any]:
             else ("pair.unprotected")
         )
         _deliver_webhook(self, ref, event, data)
-        _audit_complete(ref, data, duration_ms)
+        try:
+            _audit_complete(ref, data, duration_ms)
+        except TransientGatewayForgeError as exc:
+            if transient_retries_left(self):
+                retry_transient(self, ref, exc)
+            _log_audit_failure(ref, exc)
+        except PermanentGatewayForgeError as exc:
+            _log_audit_failure(ref, exc)
     if status in OUTCOMES:
         after_outcome(ref["batch_id"])
     logger.info("account %s: outcome %s", ref["account_id"], status)
     return result
+
+
+def _log_audit_failure(ref: AccountRef, exc: GatewayForgeError) -> None:
+    # The outcome is settled and stored; a lost gf-audit copy of the completion
+    # must not stop the batch from finishing, so it is logged and left.
+    logger.error(
+        "account %s: provision_complete not sent to gf-audit (%s); it is in the "
+        "store's audit trail",
+        ref["account_id"],
+        exc,
+    )
 
 
 def _audit_complete(

@@ -125,6 +125,11 @@ def cancel(batch_id: str, actor: str = "commander") -> str:
     """Cancel a batch: accounts not started end cancelled, in-flight ones finish."""
     with session_scope() as session:
         batch = batch_store.get_batch(session=session, batch_id=batch_id, lock=True)
+        if batch.status not in (BatchStatus.RUNNING, BatchStatus.PAUSED):
+            raise InvalidTransitionError(
+                f"batch {batch_id} is {batch.status}; only a running or paused "
+                "batch can be cancelled"
+            )
         batch_store.set_batch_status(
             session=session, batch=batch, status=BatchStatus.CANCELLED
         )

@@ -40,6 +40,12 @@ def _awaiting_account(account_id: str, batch_id: str | None) -> Account:
             account = batch_store.find_latest_account(
                 session=session, account_id=account_id
             )
+        latest = batch_store.find_latest_account(session=session, account_id=account_id)
+    if latest.batch_id != account.batch_id:
+        raise CommanderInstructionError(
+            f"account {account_id} has a newer run in batch {latest.batch_id}; "
+            f"instructions apply to that run, not to batch {account.batch_id}"
+        )
     if account.status != AccountStatus.AWAITING_COMMANDER:
         raise CommanderInstructionError(
             f"account {account_id} in batch {account.batch_id} is {account.status}, "

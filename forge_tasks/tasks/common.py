@@ -17,10 +17,11 @@ logger = logging.getLogger(__name__)
 # before the account is escalated to the Commander.
 MAX_TRANSIENT_RETRIES = 8
 TRANSIENT_BACKOFF_CAP_S = 60.0
-# Longest countdown of any task, in runbook seconds: the cap on the backoff
-# between deliveries of a COMPANION webhook or a Commander notification. The
-# broker's visibility timeout must be longer (see celery_app).
-MAX_BACKOFF_S = 3600.0
+# Longest countdown of any task, in runbook seconds: the cap on every backoff,
+# including a Retry-After from GatewayForge and the wait between deliveries of
+# a COMPANION webhook or a Commander notification. The broker's visibility
+# timeout must be longer (see celery_app).
+MAX_BACKOFF_S = 300.0
 
 
 # Options of every step task. A database error (a lost connection, a deadlock
@@ -55,7 +56,9 @@ def retry_transient(
     """Re-schedule the task after a transient GatewayForge error, backing off."""
     retries = int(task.request.retries)
     backoff_s = min(2.0**retries, TRANSIENT_BACKOFF_CAP_S)
-    countdown_s = max(exc.retry_after_s or 0.0, get_settings().scaled(backoff_s))
+    countdown_s = max(
+        min(exc.retry_after_s or 0.0, MAX_BACKOFF_S), get_settings().scaled(backoff_s)
+    )
     logger.info(
         "account %s: %s failed transiently (%s); retry %d in %.1f s",
         ref["account_id"],

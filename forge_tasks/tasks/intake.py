@@ -16,8 +16,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from forge_tasks.celery_app import app
-from forge_tasks.domain.batch_file import ACCOUNT_ID_PATTERN, BatchRow
-from forge_tasks.errors import InputError
+from forge_tasks.domain.batch_file import (
+    ACCOUNT_ID_PATTERN,
+    MAX_COST_EUR,
+    MAX_COUNT,
+    BatchRow,
+)
+from forge_tasks.errors import InputError, TransientGatewayForgeError
 from forge_tasks.gatewayforge.models import Tier
 from forge_tasks.settings import get_settings
 from forge_tasks.store.engine import create_tables
@@ -48,16 +53,20 @@ class BatchSubmitPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     accounts: list[AccountPayload] = Field(min_length=1)
-    approved_count: int = Field(ge=1)
-    approved_cost_eur: Decimal = Field(ge=0)
-    concurrency: int | None = Field(default=None, ge=1)
+    approved_count: int = Field(ge=1, le=MAX_COUNT, strict=True)
+    approved_cost_eur: Decimal = Field(
+        ge=0, le=MAX_COST_EUR, decimal_places=2, allow_inf_nan=False
+    )
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_COUNT, strict=True)
     source: str = Field(default="send_task", max_length=512)
 
 
 class AccountSubmitPayload(AccountPayload):
     """Payload of ``forge.account.submit``: one account, a batch of one."""
 
-    approved_cost_eur: Decimal = Field(ge=0)
+    approved_cost_eur: Decimal = Field(
+        ge=0, le=MAX_COST_EUR, decimal_places=2, allow_inf_nan=False
+    )
     source: str = Field(default="send_task", max_length=512)
 
 
@@ -108,7 +117,16 @@ def _submit(
     }
 
 
-@app.task(name="forge.batch.submit")
+# A transient GatewayForge error can only come from the preflight's health
+# call, before anything is stored, so the task is retried.
+_RETRY_PREFLIGHT: dict[str, Any] = {
+    "autoretry_for": (TransientGatewayForgeError,),
+    "retry_backoff": 2,
+    "retry_kwargs": {"max_retries": 3},
+}
+
+
+@app.task(name="forge.batch.submit", **_RETRY_PREFLIGHT)
 def submit_batch_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate and submit a batch; return its id, size and cost estimate."""
     parsed: BatchSubmitPayload = _parse(BatchSubmitPayload, payload)
@@ -121,7 +139,7 @@ def submit_batch_task(payload: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@app.task(name="forge.account.submit")
+@app.task(name="forge.account.submit", **_RETRY_PREFLIGHT)
 def submit_account_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate and submit one account as a batch of one."""
     parsed: AccountSubmitPayload = _parse(AccountSubmitPayload, payload)

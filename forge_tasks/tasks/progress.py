@@ -111,6 +111,9 @@ def _pause_if_failing(
 ) -> list[str]:
     if batch.status != BatchStatus.RUNNING:
         return []
+    if not any(a.status == AccountStatus.PENDING for a in accounts):
+        # Every account has started, so a pause would hold nothing back.
+        return []
     threshold = get_settings().batch_failure_threshold_percent
     rate = failure_rate_percent(batch, accounts)
     if rate <= threshold:

@@ -28,6 +28,7 @@ from forge_tasks.store import instances as instance_store
 from forge_tasks.store.engine import session_scope
 from forge_tasks.tasks import attempts
 from forge_tasks.tasks.common import (
+    MAX_BACKOFF_S,
     STEP_OPTIONS,
     AccountRef,
     retry_transient,
@@ -58,54 +59,53 @@ def provision(self: Any, ref: AccountRef, role: str) -> AccountRef:
 @app.task(name="forge.instance.poll", max_retries=None, **STEP_OPTIONS)
 def poll(self: Any, ref: AccountRef, role: str) -> AccountRef:
     """Poll ``gf_pair_status`` until the attempt is ACTIVE, FAILED or timed out."""
-    wait_s = poll_once(ref, Role(role))
+    try:
+        wait_s = poll_once(ref, Role(role))
+    except TransientGatewayForgeError as exc:
+        wait_s = _wait_after_transient_error(ref, Role(role), exc)
+    except PermanentGatewayForgeError as exc:
+        escalate(ref, Role(role), f"GatewayForge rejected a call while polling: {exc}")
+        wait_s = None
     if wait_s is not None:
         raise self.retry(countdown=wait_s)
     return ref
 
 
 def poll_once(ref: AccountRef, role: Role) -> float | None:
-    """Poll once; return the countdown to the next poll, or None when done."""
+    """Take the role one step further; return the countdown to the next poll, or None.
+
+    Besides polling, this finishes what an interrupted earlier run left: a
+    provision call never confirmed is resent, and a FAILED attempt whose next
+    attempt was never started gets it now.
+    """
     settings = get_settings()
     with session_scope() as session:
         account = batch_store.get_account(session=session, lock=True, **ref)
         if account.status != ROLE_STATUS[role]:
             return None
         instance = instance_store.latest_instance(session=session, role=role, **ref)
-        if instance is None or instance.provision_request_id is None:
-            return None
-        if instance.status not in _POLLABLE:
-            return None
-        deadline = instance.requested_at + timedelta(
-            seconds=settings.scaled(settings.provision_timeout_s)
-        )
-        request_id = instance.provision_request_id
-        instance_id = instance.instance_id
-        attempt = instance.attempt
-        config_pushed = instance.config_pushed_at is not None
+        state = None if instance is None else InstanceStatus(instance.status)
+        if instance is not None:
+            deadline = instance.requested_at + timedelta(
+                seconds=settings.scaled(settings.provision_timeout_s)
+            )
+            request_id = instance.provision_request_id
+            instance_id = instance.instance_id
+            attempt = instance.attempt
+            config_pushed = instance.config_pushed_at is not None
+            failure_reason = instance.failure_reason or "no reason recorded"
 
-    client = get_client()
-    try:
-        status = client.pair_status(
-            account_id=ref["account_id"], provision_request_id=request_id
-        )
-        waits_for_config = (
-            status.status == PairState.BOOTSTRAPPING and status.awaiting_config
-        )
-        if waits_for_config and not config_pushed and instance_id is not None:
-            _push_config(ref, role, attempt, instance_id)
-    except TransientGatewayForgeError as exc:
-        logger.info(
-            "account %s: %s poll failed transiently (%s); polling again",
-            ref["account_id"],
-            role,
-            exc,
-        )
-        return _countdown_s(deadline)
-    except PermanentGatewayForgeError as exc:
-        escalate(ref, role, f"pair status could not be read: {exc}")
+    if instance is None or request_id is None:
+        attempts.provision_next_attempt(ref, role, after_failure=False)
+        return settings.scaled(settings.poll_interval_s)
+    if state == InstanceStatus.FAILED:
+        return attempts.handle_failed_attempt(ref, role, attempt, failure_reason)
+    if state not in _POLLABLE:
         return None
 
+    status = get_client().pair_status(
+        account_id=ref["account_id"], provision_request_id=request_id
+    )
     if status.status == PairState.ACTIVE:
         _record_state(ref, role, attempt, InstanceStatus.ACTIVE)
         logger.info("account %s: %s %s is ACTIVE", ref["account_id"], role, instance_id)
@@ -117,8 +117,39 @@ def poll_once(ref: AccountRef, role: Role) -> float | None:
     if datetime.now(UTC) >= deadline:
         _time_out(ref, role, attempt)
         return None
+
+    waits_for_config = (
+        status.status == PairState.BOOTSTRAPPING and status.awaiting_config
+    )
+    if waits_for_config and not config_pushed and instance_id is not None:
+        _push_config(ref, role, attempt, instance_id)
     _record_state(ref, role, attempt, InstanceStatus(status.status.value))
     return _countdown_s(deadline)
+
+
+def _wait_after_transient_error(
+    ref: AccountRef, role: Role, exc: TransientGatewayForgeError
+) -> float | None:
+    """Poll again after a transient error, or escalate once GatewayForge has failed
+    for twice the provision timeout since the latest attempt was requested."""
+    settings = get_settings()
+    with session_scope() as session:
+        instance = instance_store.latest_instance(session=session, role=role, **ref)
+        started = instance.requested_at if instance is not None else datetime.now(UTC)
+    give_up_at = started + timedelta(
+        seconds=2 * settings.scaled(settings.provision_timeout_s)
+    )
+    if datetime.now(UTC) >= give_up_at:
+        escalate(ref, role, f"GatewayForge kept failing while polling: {exc}")
+        return None
+    logger.info(
+        "account %s: %s poll failed transiently (%s); polling again",
+        ref["account_id"],
+        role,
+        exc,
+    )
+    retry_after_s = min(exc.retry_after_s or 0.0, MAX_BACKOFF_S)
+    return max(retry_after_s, settings.scaled(settings.poll_interval_s))
 
 
 _POLLABLE = frozenset(

@@ -91,8 +91,8 @@ def test_failures_pause_the_batch_until_resumed(
 
 
 def test_killed_worker_leaks_no_slot(forge_env: dict[str, str], tmp_path: Path) -> None:
-    # 20 s is above the longest countdown at time scale 240 (3600 s / 240 = 15 s).
-    env = {**forge_env, "FORGE_VISIBILITY_TIMEOUT_S": "20"}
+    # 5 s is above the longest countdown at time scale 240 (300 s / 240 = 1.25 s).
+    env = {**forge_env, "FORGE_VISIBILITY_TIMEOUT_S": "5"}
     pool = Workers(env, tmp_path)
     with sandbox(env, tmp_path, "default") as box:
         victim = pool.start("victim")

@@ -233,8 +233,13 @@ def test_leftover_bom_fails_on_line_1() -> None:
     assert message.startswith("line 1: missing column account_id")
 
 
-@pytest.mark.parametrize("approved_count", [0, -1], ids=["zero", "negative"])
-def test_approved_count_below_one_is_rejected(approved_count: int) -> None:
+@pytest.mark.parametrize(
+    "approved_count", [0, -1, 2**31], ids=["zero", "negative", "over-32-bit"]
+)
+def test_approved_count_out_of_range_is_rejected(approved_count: int) -> None:
     message = error_of(HEADER + ROW_1, approved_count)
 
-    assert f"--approved-count must be at least 1, got {approved_count}" in message
+    assert (
+        f"--approved-count must be between 1 and 2147483647, got {approved_count}"
+        in message
+    )

@@ -193,8 +193,15 @@ def test_start_of_unknown_id_raises_not_found(
 
 @pytest.mark.parametrize(
     "path",
-    [(), (PRIMARY,), (PRIMARY, STANDBY), (PRIMARY, STANDBY, AccountStatus.PROTECTED)],
-    ids=["pending", "primary", "standby", "protected"],
+    [
+        (),
+        (PRIMARY,),
+        (PRIMARY, STANDBY),
+        (PRIMARY, STANDBY, AccountStatus.PROTECTED),
+        (PRIMARY, STANDBY, AccountStatus.UNPROTECTED),
+        (PRIMARY, AccountStatus.AWAITING_COMMANDER),
+    ],
+    ids=["pending", "primary", "standby", "protected", "unprotected", "awaiting"],
 )
 def test_create_batch_rejects_account_busy_in_another_batch(
     store: Store, path: tuple[AccountStatus, ...]
@@ -216,9 +223,9 @@ def test_create_batch_rejects_account_busy_in_another_batch(
     [
         (AccountStatus.CANCELLED,),
         (AccountStatus.FAILED,),
-        (PRIMARY, STANDBY, AccountStatus.UNPROTECTED),
+        (PRIMARY, AccountStatus.AWAITING_COMMANDER, AccountStatus.FAILED),
     ],
-    ids=["cancelled", "failed", "unprotected"],
+    ids=["cancelled", "failed", "abandoned"],
 )
 def test_create_batch_accepts_account_whose_earlier_run_ended(
     store: Store, path: tuple[AccountStatus, ...]

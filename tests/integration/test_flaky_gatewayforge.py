@@ -1,0 +1,91 @@
+"""A flaky GatewayForge (5xx, 429, lost responses) loses no account and doubles none."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from batch_helpers import submit, wait_for_report
+from harness import Sandbox, Workers, sandbox
+
+from forge_tasks.errors import TransientGatewayForgeError
+from forge_tasks.reporting import audit_trail, instance_rows
+
+pytestmark = pytest.mark.integration
+
+PAIRS = ["eu-default", "eu-redundancy", "us", "budget-eu"]
+SUBMIT_ATTEMPTS = 10
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def mixed_accounts(count: int, prefix: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for index in range(count):
+        pair = PAIRS[index % len(PAIRS)]
+        tier = "budget" if pair == "budget-eu" else "standard"
+        rows.append((f"{prefix}-{index:02d}", tier, pair))
+    return rows
+
+
+def submit_through_flaky_preflight(rows: list[tuple[str, str, str]]) -> str:
+    """Submit, trying again when the preflight's health call fails transiently."""
+    for attempt in range(SUBMIT_ATTEMPTS):
+        try:
+            return submit(rows)
+        except TransientGatewayForgeError:
+            if attempt == SUBMIT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def assert_store_matches_sandbox(batch_id: str, box: Sandbox) -> list[dict[str, Any]]:
+    stored = instance_rows(batch_id)
+    created = box.instances()
+    assert {r["instance_id"] for r in stored} == {i["instance_id"] for i in created}
+    per_attempt = Counter(
+        (i["account_id"], i["role"], i["idempotency_key"]) for i in created
+    )
+    assert max(per_attempt.values()) == 1
+    return created
+
+
+def test_flaky_api_still_protects_every_account(
+    forge_env: dict[str, str], workers: Workers, tmp_path: Path
+) -> None:
+    rows = mixed_accounts(12, "flaky")
+    with sandbox(forge_env, tmp_path, "flaky-api") as box:
+        workers.start()
+        batch_id = submit_through_flaky_preflight(rows)
+        report = wait_for_report(batch_id, timeout_s=180)
+        created = assert_store_matches_sandbox(batch_id, box)
+        errors = [r for r in box.requests_log() if r["status_code"] >= 500]
+
+    assert report["counts"] == {"protected": 12}, workers.logs()
+    assert report["status"] == "completed"
+    assert len(created) == 24
+    assert errors, "the scenario should have injected server errors"
+
+
+def test_failed_attempt_survives_a_flaky_recheck(
+    forge_env: dict[str, str], workers: Workers, tmp_path: Path
+) -> None:
+    rows = [(f"bf-{index:02d}", "standard", "eu-default") for index in range(6)]
+    with sandbox(forge_env, tmp_path, "flaky-health-and-bootstrap-failures") as box:
+        workers.start()
+        batch_id = submit_through_flaky_preflight(rows)
+        report = wait_for_report(batch_id, timeout_s=180)
+        assert_store_matches_sandbox(batch_id, box)
+
+    assert report["counts"] == {"protected": 6}, workers.logs()
+    retried = [
+        account_id
+        for account_id, _, _ in rows
+        if any(e["action"] == "attempt_failed" for e in audit_trail(account_id))
+    ]
+    assert len(retried) == 3
