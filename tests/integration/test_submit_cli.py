@@ -60,6 +60,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
 
 
