@@ -81,6 +81,10 @@ def audit_command(args: argparse.Namespace) -> int:
 def inbox_command(args: argparse.Namespace) -> int:
     from forge_tasks.reporting import commander_inbox
 
+    if args.batch:
+        from forge_tasks.reporting import batch_status
+
+        batch_status(args.batch)  # raises NotFoundError for an unknown batch id
     for item in commander_inbox(args.batch):
         mark = "sent" if item["delivered"] else "pending"
         print(f"{item['at']}  {item['kind']:<18} {mark:<7} {item['message']}")
