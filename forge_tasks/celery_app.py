@@ -74,6 +74,9 @@ def _redis_transport_options(settings: Settings) -> dict[str, Any]:
         # a killed worker's message back soon after its timeout.
         "unacked_restore_interval": max(1, min(10, visibility_timeout_s // 4)),
         "unacked_restore_throttle": 1,
+        # A worker killed during a sweep leaves the sweep's lock behind, and no
+        # worker restores anything until it expires (300 s by default).
+        "unacked_mutex_expire": max(5, min(60, visibility_timeout_s // 4)),
     }
 
 
