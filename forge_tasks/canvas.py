@@ -10,6 +10,8 @@
   account is a result, not an exception, so the body runs for every batch.
 - ``resume_chain(ref, role)``: after a Commander instruction, the steps from
   the role's provision call to the outcome, then a report refresh.
+- ``recovery_chain(ref, role)``: the same from the role's poll step, for the
+  batch watchdog when an in-flight account's chain was lost.
 """
 
 from __future__ import annotations
@@ -50,6 +52,22 @@ def batch_chord(batch_id: str, account_ids: Sequence[str]) -> Signature:
         account_chain(make_ref(batch_id, account_id)) for account_id in account_ids
     ]
     return chord(header, batches.finish.s(batch_id))
+
+
+def recovery_chain(ref: AccountRef, role: Role) -> Signature:
+    """Continue an in-flight account from its poll step, after its chain was lost.
+
+    The poll step resends an unconfirmed provision call or starts the next
+    attempt of a failed one, so the chain can pick up from any point.
+    """
+    steps = role_steps(ref, role)[1:]
+    if role == Role.PRIMARY:
+        steps += role_steps(ref, Role.STANDBY)
+    return chain(
+        *steps,
+        accounts.complete.si(ref),
+        batches.refresh_report.si(ref["batch_id"]),
+    )
 
 
 def resume_chain(ref: AccountRef, role: Role) -> Signature:

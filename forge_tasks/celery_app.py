@@ -22,6 +22,7 @@ TASK_MODULES = [
     "forge_tasks.tasks.batches",
     "forge_tasks.tasks.commander",
     "forge_tasks.tasks.intake",
+    "forge_tasks.tasks.watchdog",
 ]
 
 # Redis re-delivers an unacknowledged message after this long, which is how a

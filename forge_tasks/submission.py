@@ -27,6 +27,7 @@ from forge_tasks.settings import get_settings
 from forge_tasks.store import batches as batch_store
 from forge_tasks.store.engine import session_scope
 from forge_tasks.store.tables import Account, Batch
+from forge_tasks.tasks import watchdog
 from forge_tasks.tasks.notifications import (
     deliver_after_commit,
     notify_commander,
@@ -147,6 +148,7 @@ def submit_batch(
         source=source,
     )
     _enqueue(batch_id, [row.account_id for row in rows])
+    watchdog.schedule(batch_id)
     for notification_id in notification_ids:
         deliver_after_commit(notification_id)
     logger.info("batch %s: submitted %d accounts", batch_id, len(rows))

@@ -143,6 +143,9 @@ def get_account(
     account = session.exec(statement).first()
     if account is None:
         raise NotFoundError(f"account {account_id} not found in batch {batch_id}")
+    if lock:
+        account.touched_at = utc_now()
+        session.add(account)
     return account
 
 

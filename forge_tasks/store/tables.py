@@ -98,6 +98,11 @@ class Account(SQLModel, table=True):
     finished_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+    # Last time a step locked this row; the batch watchdog looks for accounts
+    # whose steps stopped (a message lost with a killed worker).
+    touched_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class Instance(SQLModel, table=True):

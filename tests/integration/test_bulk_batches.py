@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import redis
 from batch_helpers import outcomes, submit, wait_for_report
 from bulk_helpers import max_in_flight
 from harness import ROOT, Workers, sandbox, wait_until
@@ -18,6 +19,7 @@ from forge_tasks.canvas import account_chain
 from forge_tasks.reporting import batch_progress, batch_status, commander_inbox
 from forge_tasks.store import batches as batch_store
 from forge_tasks.store.engine import session_scope
+from forge_tasks.tasks import watchdog
 from forge_tasks.tasks.common import make_ref
 
 pytestmark = pytest.mark.integration
@@ -249,3 +251,27 @@ def test_send_task_from_a_process_without_forge_tasks(
     assert outcomes(report) == {"ext-01": "protected", "ext-02": "protected"}
     assert "rejected: InputError" in sent.stdout
     assert "accounts" in sent.stdout.splitlines()[1]
+
+
+def test_watchdog_recovers_a_batch_whose_messages_were_lost(
+    forge_env: dict[str, str], workers: Workers, tmp_path: Path
+) -> None:
+    env = {**forge_env, "FORGE_VISIBILITY_TIMEOUT_S": "2"}
+    pool = Workers(env, tmp_path)
+    rows = accounts(3, "lost")
+    with sandbox(env, tmp_path, "default") as box:
+        batch_id = submit(rows)
+        # No worker has run yet: dropping the queue loses every chain, the
+        # chord's callback and the watchdog, as a broker failure would.
+        redis.Redis.from_url(env["FORGE_BROKER_URL"]).delete("forge")
+        watchdog.watch_batch.delay(batch_id)
+        pool.start("worker1")
+        try:
+            report = wait_for_report(batch_id, timeout_s=120)
+            created = box.instances()
+        finally:
+            pool.stop_all()
+
+    assert report["counts"] == {"protected": 3}, pool.logs()
+    assert report["status"] == "completed"
+    assert len(created) == 6
