@@ -54,8 +54,6 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": _redis_transport_options(settings),
     }
     if settings.is_embedded:
-        # The SQLite broker and result files live in the state folder.
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
         # The SQLAlchemy transport hands every transport option to create_engine,
         # which rejects unknown ones; Redis's visibility timeout does not apply.
         config["broker_transport_options"] = {}

@@ -13,8 +13,16 @@ from forge_tasks.settings import get_settings
 from forge_tasks.store.engine import reset_engine
 
 
+def ensure_state_dir() -> None:
+    """Create the folder of the embedded broker's and result backend's files."""
+    settings = get_settings()
+    if settings.is_embedded:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+
+
 def reload_settings() -> None:
     get_settings.cache_clear()
+    ensure_state_dir()
     app.conf.update(build_config(get_settings()))
     # A new broker URL needs a new connection pool and a new result backend. The
     # old pool is left to the garbage collector: kombu's global producer pools

@@ -103,9 +103,17 @@ class Settings(BaseSettings):
         ]
         if placeholders:
             variables = ", ".join(f"FORGE_{name.upper()}" for name in placeholders)
+            hint = ""
+            if "companion_secret" in placeholders:
+                hint = (
+                    " The COMPANION secret has the form whsec_<base64 of 24-64 random "
+                    "bytes>; python -c 'from forge_tasks.webhooks import "
+                    "generate_secret; print(generate_secret())' makes one."
+                )
             raise ConfigurationError(
-                f"placeholder secret in {variables}: set a real value "
-                "(only `forge-tasks demo` runs with generated secrets)"
+                f"placeholder value {PLACEHOLDER_SECRET!r} in {variables}: set the "
+                f"real secret.{hint} Only `forge-tasks demo` runs with generated "
+                "secrets."
             )
 
 

@@ -12,6 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from forge_tasks.errors import ForgeError
 
 
@@ -33,6 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that read or write the store; their tables are created first.
+STORE_COMMANDS = frozenset({"batch", "account", "audit", "commander", "worker"})
+
+
+def _prepare_store() -> None:
+    from forge_tasks.runtime import ensure_state_dir
+    from forge_tasks.store.engine import create_tables
+
+    ensure_state_dir()
+    create_tables()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -41,9 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command in STORE_COMMANDS:
+            _prepare_store()
         result: int = args.handler(args)
     except ForgeError as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        detail = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+        print(
+            f"StoreError: the store failed: {detail}; check FORGE_DATABASE_URL "
+            "and that the database exists",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

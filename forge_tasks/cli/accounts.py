@@ -13,21 +13,40 @@ def register(commands: Any) -> None:
     )
     actions = account.add_subparsers(dest="action", required=True, metavar="ACTION")
     retry = actions.add_parser("retry", help="retry the account's waiting role")
-    retry.add_argument("account_id")
-    retry.add_argument("--provider", default=None, help="provider for the retry")
-    retry.add_argument("--region", default=None, help="region id for the retry")
-    retry.add_argument("--batch", default=None, help="batch id (default: the latest)")
+    retry.add_argument("account_id", help="the account awaiting the Commander")
+    retry.add_argument(
+        "--provider",
+        default=None,
+        help="provider for the retry: hetzner, vultr, digitalocean or contabo "
+        "(default: the current one; needs --region)",
+    )
+    retry.add_argument(
+        "--region",
+        default=None,
+        help="region id from config/regions.json, e.g. fsn1 (default: the current one)",
+    )
+    retry.add_argument(
+        "--batch",
+        default=None,
+        help="batch id (default: the account's most recent batch)",
+    )
     retry.set_defaults(handler=retry_command)
     abandon = actions.add_parser("abandon", help="end the account as failed")
-    abandon.add_argument("account_id")
-    abandon.add_argument("--batch", default=None, help="batch id (default: the latest)")
+    abandon.add_argument("account_id", help="the account awaiting the Commander")
+    abandon.add_argument(
+        "--batch",
+        default=None,
+        help="batch id (default: the account's most recent batch)",
+    )
     abandon.set_defaults(handler=abandon_command)
 
     audit = commands.add_parser("audit", help="print an account's audit trail in order")
-    audit.add_argument("account_id")
+    audit.add_argument("account_id", help="account id as in the batch file")
     audit.set_defaults(handler=audit_command)
 
-    commander = commands.add_parser("commander", help="the Commander's notifications")
+    commander = commands.add_parser(
+        "commander", help="list the Commander's notifications"
+    )
     commander_actions = commander.add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )

@@ -14,13 +14,23 @@ def register(commands: Any) -> None:
     sandbox = commands.add_parser(
         "sandbox", help="serve the simulated GatewayForge API"
     )
-    sandbox.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
-    sandbox.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port")
+    sandbox.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST})",
+    )
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"TCP port (default {DEFAULT_PORT})",
+    )
     sandbox.add_argument(
         "--scenario",
         type=Path,
         default=None,
-        help="scenario JSON file, e.g. config/scenarios/failing-region.json",
+        help="scenario JSON file, e.g. config/scenarios/failing-region.json "
+        "(default: no faults)",
     )
     sandbox.add_argument(
         "--time-scale",
@@ -28,7 +38,9 @@ def register(commands: Any) -> None:
         default=None,
         help="runbook seconds per wall-clock second (default: FORGE_TIME_SCALE)",
     )
-    sandbox.add_argument("--seed", type=int, default=None, help="random seed")
+    sandbox.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the scenario's)"
+    )
     sandbox.set_defaults(handler=run_sandbox)
 
     worker = commands.add_parser("worker", help="run a Celery worker")
@@ -42,9 +54,13 @@ def register(commands: Any) -> None:
         "--pool",
         default="prefork",
         choices=["prefork", "threads", "solo"],
-        help="Celery pool type",
+        help="Celery pool type (default prefork)",
     )
-    worker.add_argument("--hostname", default=None, help="Celery node name")
+    worker.add_argument(
+        "--hostname",
+        default=None,
+        help="Celery node name (default: Celery's, celery@HOST)",
+    )
     worker.set_defaults(handler=run_worker)
 
 

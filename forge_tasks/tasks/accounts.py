@@ -28,6 +28,8 @@ from forge_tasks.tasks.common import (
     transient_retries_left,
 )
 from forge_tasks.tasks.notifications import (
+    deliver_after_commit,
+    notify_commander,
     record_audit,
     send_companion_webhook,
     send_gf_audit,
@@ -205,6 +207,36 @@ def _instance_data(instance: Instance | None) -> dict[str, Any] | None:
     }
 
 
+def _report_undelivered_webhook(
+    ref: AccountRef, event_type: str, event_id: str, retries: int
+) -> None:
+    """Record a webhook COMPANION never accepted and tell the Commander."""
+    message = (
+        f"account {ref['account_id']}: COMPANION webhook {event_type} ({event_id}) "
+        f"not delivered after {retries} retries; check FORGE_COMPANION_URL and "
+        "FORGE_COMPANION_SECRET, then tell COMPANION by hand"
+    )
+    details = {"event": event_type, "webhook_id": event_id, "retries": retries}
+    with session_scope() as session:
+        record_audit(
+            session=session,
+            action="companion_not_notified",
+            key=event_type,
+            details=details,
+            **ref,
+        )
+        notification_id = notify_commander(
+            session=session,
+            kind="webhook_failed",
+            message=message,
+            details=details,
+            key=event_type,
+            **ref,
+        )
+    deliver_after_commit(notification_id)
+    logger.error("%s", message)
+
+
 def _deliver_webhook(
     task: Any, ref: AccountRef, event_type: str, data: dict[str, Any]
 ) -> None:
@@ -226,12 +258,7 @@ def _deliver_webhook(
         return
     retries = int(task.request.retries)
     if retries >= MAX_WEBHOOK_RETRIES:
-        logger.error(
-            "account %s: COMPANION webhook %s not delivered after %d retries",
-            ref["account_id"],
-            event_type,
-            retries,
-        )
+        _report_undelivered_webhook(ref, event_type, event_id, retries)
         return
     countdown_s = get_settings().scaled(min(5.0 * 2**retries, MAX_BACKOFF_S))
     raise task.retry(countdown=countdown_s)
