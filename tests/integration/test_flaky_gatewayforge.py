@@ -89,3 +89,26 @@ def test_failed_attempt_survives_a_flaky_recheck(
         if any(e["action"] == "attempt_failed" for e in audit_trail(account_id))
     ]
     assert len(retried) == 3
+
+
+def test_rejected_webhooks_reach_the_commander(
+    forge_env: dict[str, str], workers: Workers, tmp_path: Path
+) -> None:
+    from forge_tasks.reporting import commander_inbox
+    from forge_tasks.webhooks import generate_secret
+
+    # The sandbox verifies COMPANION webhooks with a secret the worker lacks.
+    sandbox_env = {**forge_env, "FORGE_COMPANION_SECRET": generate_secret()}
+    with sandbox(sandbox_env, tmp_path, "default"):
+        workers.start()
+        batch_id = submit([("hook-01", "standard", "us")])
+        report = wait_for_report(batch_id, timeout_s=120)
+        inbox = commander_inbox(batch_id)
+
+    assert report["counts"] == {"protected": 1}, workers.logs()
+    failed = [n for n in inbox if n["kind"] == "webhook_failed"]
+    assert {n["account_id"] for n in failed} == {"hook-01"}
+    assert any("pair.primary_ready" in n["message"] for n in failed)
+    actions = [e["action"] for e in audit_trail("hook-01")]
+    assert "companion_not_notified" in actions
+    assert "companion_notified" not in actions
