@@ -55,7 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        if args.command in STORE_COMMANDS:
+        # Submit validates its file before it touches the store, so that a bad
+        # file leaves nothing behind; it creates the tables itself.
+        submitting = args.command == "batch" and args.action == "submit"
+        if args.command in STORE_COMMANDS and not submitting:
             _prepare_store()
         result: int = args.handler(args)
     except ForgeError as exc:
