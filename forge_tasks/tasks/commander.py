@@ -136,7 +136,10 @@ def _pair_conflicts(primary: Region, standby: Region) -> list[str]:
 def _restart(account: Account, role: Role, target: Region, actor: str) -> None:
     with session_scope() as session:
         stored = batch_store.get_account(
-            session=session, batch_id=account.batch_id, account_id=account.account_id
+            session=session,
+            lock=True,
+            batch_id=account.batch_id,
+            account_id=account.account_id,
         )
         if stored.status != AccountStatus.AWAITING_COMMANDER:
             raise CommanderInstructionError(
@@ -179,7 +182,7 @@ def abandon_account(
     account = _awaiting_account(account_id, batch_id)
     with session_scope() as session:
         stored = batch_store.get_account(
-            session=session, batch_id=account.batch_id, account_id=account_id
+            session=session, lock=True, batch_id=account.batch_id, account_id=account_id
         )
         reason = f"abandoned by the Commander (was {stored.awaiting_reason})"
         batch_store.set_account_status(

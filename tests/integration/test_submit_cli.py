@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import redis
 from conftest import make_env
-from harness import ROOT
+from rules_helpers import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -50,18 +48,6 @@ BAD_FILES = [
     ),
     ("empty-file", "", "line 1: the file is empty"),
 ]
-
-
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "forge_tasks", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
