@@ -41,7 +41,7 @@ def batch_progress(batch_id: str) -> dict[str, Any]:
 
 
 def is_finished(figures: dict[str, Any]) -> bool:
-    """A batch has ended when every account has an outcome and the report is written."""
+    """Return whether every account has an outcome and the final report is written."""
     ended = figures["status"] in (BatchStatus.COMPLETED, BatchStatus.CANCELLED)
     return bool(
         ended and figures["done"] == figures["size"] and figures["report_written"]
@@ -66,7 +66,7 @@ RESUBMITTABLE = frozenset({AccountStatus.FAILED, AccountStatus.CANCELLED})
 
 
 def batch_failures(batch_id: str) -> list[dict[str, Any]]:
-    """Every account of the batch with an outcome other than protected.
+    """Return every account of the batch with an outcome other than protected.
 
     ``resubmittable`` is true for failed and cancelled accounts only: the others
     may have live instances, so a new batch would create a second pair.

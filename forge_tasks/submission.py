@@ -38,7 +38,7 @@ from forge_tasks.tasks.placing import fetch_conditions, reference_data
 logger = logging.getLogger(__name__)
 
 
-class PreflightRefusedError(ForgeError):
+class PreflightRejectedError(ForgeError):
     """Raised when a batch fails the pre-provision checklist; lists every reason."""
 
     def __init__(
@@ -53,7 +53,7 @@ class PreflightRefusedError(ForgeError):
     @classmethod
     def from_reasons(
         cls, batch_id: str, reasons: Sequence[str]
-    ) -> PreflightRefusedError:
+    ) -> PreflightRejectedError:
         lines = "\n  ".join(reasons)
         message = f"batch {batch_id} rejected by preflight:\n  {lines}"
         return cls(message, batch_id, reasons)
@@ -92,7 +92,7 @@ def submit_batch(
 ) -> SubmittedBatch:
     """Preflight, store and enqueue a validated batch; return its id and estimate.
 
-    Raises PreflightRefusedError with every reason when the checklist fails.
+    Raises PreflightRejectedError with every reason when the checklist fails.
     """
     batch_id = batch_id or new_batch_id()
     pairs, prices = _pairs_and_prices()
@@ -117,7 +117,7 @@ def submit_batch(
                 account_id=None,
                 details={"reasons": result.reasons},
             )
-        raise PreflightRefusedError.from_reasons(batch_id, result.reasons)
+        raise PreflightRejectedError.from_reasons(batch_id, result.reasons)
 
     planned = []
     notes: list[str] = []

@@ -43,7 +43,7 @@ def fetch_conditions() -> Conditions:
 
 @dataclass(frozen=True)
 class AttemptPlacement:
-    """Where one provision attempt goes, or None with the reasons nothing fits.
+    """The region of one provision attempt, or None with the reasons nothing fits.
 
     ``switched_provider`` is set when a confirmed provider incident moved the
     attempt to the next-best provider; the Commander is then notified.

@@ -37,7 +37,7 @@ def accounts(
     return [(f"{prefix}-{index:02d}", "standard", pair) for index in range(count)]
 
 
-def test_forty_accounts_reach_five_in_flight_and_never_more(
+def test_forty_accounts_never_exceed_five_in_flight(
     forge_env: dict[str, str], workers: Workers, tmp_path: Path
 ) -> None:
     with sandbox(forge_env, tmp_path, "default") as box:

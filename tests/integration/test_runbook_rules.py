@@ -34,7 +34,7 @@ from rules_helpers import (
 from forge_tasks.domain.catalogue import may_share_city
 from forge_tasks.errors import CommanderInstructionError, NotFoundError
 from forge_tasks.reporting import batch_status, commander_inbox
-from forge_tasks.submission import PreflightRefusedError
+from forge_tasks.submission import PreflightRejectedError
 from forge_tasks.tasks.commander import retry_account
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,7 @@ def store_url(tmp_path: Path) -> str:
 
 
 def assert_nothing_submitted(
-    error: PreflightRefusedError, box: Sandbox, redis_url: str
+    error: PreflightRejectedError, box: Sandbox, redis_url: str
 ) -> None:
     """Check that a refused batch left no batch row, no message and no provision."""
     with pytest.raises(NotFoundError):
@@ -136,7 +136,7 @@ def test_no_region_left_refuses_the_batch(
     # standby has nowhere to go, and the eu-default account does not save the batch.
     rows = [("nr-01", "budget", "budget-eu"), ("nr-02", "standard", "eu-default")]
     with sandbox(forge_env, tmp_path, "hetzner-incidents-except-nbg1") as box:
-        with pytest.raises(PreflightRefusedError) as refused:
+        with pytest.raises(PreflightRejectedError) as refused:
             submit(rows)
         assert_nothing_submitted(refused.value, box, redis_db)
 
@@ -409,7 +409,7 @@ def test_small_quota_refuses_the_batch(
 ) -> None:
     rows = [(f"q-{index}", "standard", "eu-default") for index in range(3)]
     with sandbox(forge_env, tmp_path, "small-quota") as box:
-        with pytest.raises(PreflightRefusedError) as refused:
+        with pytest.raises(PreflightRejectedError) as refused:
             submit(rows)
         assert_nothing_submitted(refused.value, box, redis_db)
 
@@ -429,7 +429,7 @@ def test_cost_over_approval_refuses_the_batch(
 ) -> None:
     rows = [("c-1", "standard", "eu-default"), ("c-2", "standard", "us")]
     with sandbox(forge_env, tmp_path, "default") as box:
-        with pytest.raises(PreflightRefusedError) as refused:
+        with pytest.raises(PreflightRejectedError) as refused:
             submit(rows, approved_cost_eur=Decimal(1))
         assert_nothing_submitted(refused.value, box, redis_db)
 
