@@ -2,7 +2,7 @@
 
 - ``account_chain(ref)``: one account's pair, start to outcome. Every link is an
   immutable signature taking the ``AccountRef``, so a link ignores the previous
-  result; a link whose account already reached an outcome returns at once. The
+  result. A link whose account already reached an outcome returns at once. The
   last link returns the outcome dict (batch_id, account_id, outcome,
   awaiting_reason, reason).
 - ``batch_chord(batch_id, account_ids)``: every account's chain as the header,

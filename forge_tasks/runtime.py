@@ -1,8 +1,8 @@
 """Re-read settings after the environment changed, in a process that already imported them.
 
-The demo and the tests change ``FORGE_*`` variables at run time; the cached
+The demo and the tests change ``FORGE_*`` variables at run time. The cached
 settings, the Celery configuration, the store engine and the GatewayForge
-client all have to follow.
+client must then be rebuilt.
 """
 
 from __future__ import annotations

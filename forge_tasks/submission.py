@@ -1,8 +1,9 @@
 """Submitting a batch: validate, run the preflight checklist, store, enqueue.
 
 No batch reaches the store or the broker unless the whole batch is valid and
-passes preflight; a refusal leaves only an audit event with its reasons. If enqueueing fails after the batch was stored, the stored
-batch is removed again, so a batch is either fully submitted or absent.
+passes preflight. A rejection leaves only an audit event with its reasons. If
+enqueueing fails after the batch was stored, the stored batch is removed again,
+so a batch is either fully submitted or absent.
 """
 
 from __future__ import annotations

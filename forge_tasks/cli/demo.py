@@ -160,7 +160,7 @@ def _wait_for_sandbox(base_url: str) -> None:
             pass
         time.sleep(0.2)
     raise DemoError(
-        f"the sandbox at {base_url} did not answer within {STARTUP_TIMEOUT_S:g} s"
+        f"the sandbox at {base_url} did not respond within {STARTUP_TIMEOUT_S:g} s"
     )
 
 

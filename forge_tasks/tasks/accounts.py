@@ -151,7 +151,7 @@ def complete(self: Any, ref: AccountRef) -> dict[str, Any]:
 
 
 def _log_audit_failure(ref: AccountRef, exc: GatewayForgeError) -> None:
-    # The outcome is settled and stored; a lost gf-audit copy of the completion
+    # The outcome is already stored. A lost gf-audit copy of the completion
     # must not stop the batch from finishing, so it is logged and left.
     logger.error(
         "account %s: provision_complete not sent to gf-audit (%s); it is in the "

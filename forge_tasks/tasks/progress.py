@@ -69,7 +69,11 @@ def failure_rate_percent(batch: Batch, accounts: list[Account]) -> float:
 
 
 def after_outcome(batch_id: str) -> None:
-    """Report progress every 5 outcomes and pause the batch past the failure threshold."""
+    """Report progress every 5 outcomes and pause the batch past the failure threshold.
+
+    NOTE: this loads every account of the batch at each outcome, which is
+    quadratic over a batch; very large batches will want stored counters.
+    """
     notification_ids: list[str] = []
     with session_scope() as session:
         batch = batch_store.get_batch(session=session, batch_id=batch_id, lock=True)

@@ -66,7 +66,7 @@ def test_flaky_api_still_protects_every_account(
         created = assert_store_matches_sandbox(batch_id, box)
         errors = [r for r in box.requests_log() if r["status_code"] >= 500]
 
-    # A 429 asks for a pause of 60 runbook seconds, so a few in a row can push
+    # A 429 response sets Retry-After to 60 runbook seconds, so a few in a row can push
     # an attempt past its 15-minute deadline: that account then rightly waits
     # for the Commander. No account may be lost or left without an outcome.
     counts = report["counts"]
